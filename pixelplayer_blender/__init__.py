@@ -1,0 +1,17 @@
+"""PixelPlayer for Blender: click an instrument in the sequencer preview, get its sound.
+
+This package is the Blender extension's root.  ``bpy`` is only imported on ``register`` so the
+pure core (``core``) and the Blender layer's pure helpers stay importable outside Blender.
+"""
+
+
+def register() -> None:
+    from .blender import addon
+
+    addon.register()
+
+
+def unregister() -> None:
+    from .blender import addon
+
+    addon.unregister()

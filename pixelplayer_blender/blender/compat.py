@@ -1,0 +1,41 @@
+"""The differences between Blender 4.2 LTS, 4.5 LTS and 5.0 that this extension meets, in one place.
+
+- 4.2 names the strip types ``Sequence``/``MovieSequence``/``SoundSequence`` and keeps them in
+  ``SequenceEditor.sequences``; 4.4+ call them ``Strip``/``MovieStrip``/``SoundStrip`` and add
+  ``strips``; 5.0 has only ``strips``.
+- 5.0 edits the workspace's ``context.sequencer_scene``, which may differ from ``context.scene``.
+- ``new_effect`` takes ``frame_end`` before 5.0 and ``length`` from 5.0 on.
+"""
+from __future__ import annotations
+
+import bpy
+
+VERSION: tuple[int, int, int] = bpy.app.version
+Strip = getattr(bpy.types, "Strip", None) or bpy.types.Sequence
+MovieStrip = getattr(bpy.types, "MovieStrip", None) or bpy.types.MovieSequence
+SoundStrip = getattr(bpy.types, "SoundStrip", None) or bpy.types.SoundSequence
+
+
+def sequencer_scene(context: bpy.types.Context) -> bpy.types.Scene | None:
+    """The scene whose sequencer the user edits."""
+    return getattr(context, "sequencer_scene", None) or context.scene
+
+
+def top_strips(editor: bpy.types.SequenceEditor):
+    """The editor's top-level strip collection (with ``new_movie``, ``new_sound``, ``remove`` ...)."""
+    return editor.strips if hasattr(editor, "strips") else editor.sequences
+
+
+def all_strips(editor: bpy.types.SequenceEditor):
+    """Every strip, including those inside meta strips."""
+    return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
+
+
+def new_effect(editor: bpy.types.SequenceEditor, name: str, type: str, channel: int,
+               frame_start: int, length: int, **inputs):
+    """Add an effect strip ``length`` frames long."""
+    strips = top_strips(editor)
+    if VERSION >= (5, 0, 0):
+        return strips.new_effect(name=name, type=type, channel=channel, frame_start=frame_start, length=length, **inputs)
+    return strips.new_effect(name=name, type=type, channel=channel, frame_start=frame_start,
+                             frame_end=frame_start + length, **inputs)

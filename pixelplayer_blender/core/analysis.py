@@ -1,0 +1,272 @@
+"""Whole-clip analysis: every network forward pass a clip needs, done once and cached.
+
+The clip is cut into windows of ``config.window_samples`` model-rate samples with
+50 % overlap.  Per window we keep the K audio components (float16), the per-pixel
+features of ``config.video_frames`` frames and their sound maps.  Clicks afterwards
+need no network: see :mod:`.stem`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import media
+from .checkpoint import LoadedModel
+from .config import ModelConfig
+from .errors import Cancelled, PixelPlayerError
+from .spectral import FrontEnd, NativeSTFT
+
+CACHE_VERSION = 1
+MIN_SECONDS = 1.0
+BATCH = 4  # windows per forward pass
+POOLED = (32, 16)  # (freq, time) grid of the sound-map energy estimate
+SPECTRUM_BUDGET = 256 << 20  # keep the native STFT in memory up to this size
+
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(fraction: float, message: str) -> None:
+    pass
+
+
+@dataclass
+class Analysis:
+    """The cached result of analysing one clip with one model."""
+
+    info: media.MediaInfo
+    config: ModelConfig
+    key: str
+    trained: bool
+    model_samples: int  # length of the clip at the model rate
+    frame_times: np.ndarray  # (W, V) seconds of the frames each window saw
+    components: np.ndarray  # (W, K, F, T) float16 audio components
+    features: np.ndarray  # (W, V, K, h, w) float16 per-pixel features
+    sound_maps: np.ndarray  # (W, V, h, w) float16 fraction of the mixture each pixel claims
+    _audio: np.ndarray | None = field(default=None, repr=False)
+    _spectrum: torch.Tensor | None = field(default=None, repr=False)
+
+    @property
+    def windows(self) -> int:
+        return self.components.shape[0]
+
+    @property
+    def window_hop(self) -> int:
+        """Window hop in model frames."""
+        return self.config.frames // 2
+
+    @property
+    def model_frames(self) -> int:
+        return (self.windows - 1) * self.window_hop + self.config.frames
+
+    @property
+    def stft(self) -> NativeSTFT:
+        return NativeSTFT(self.info.audio.sample_rate, self.config.n_fft / self.config.sample_rate)
+
+    def audio(self) -> np.ndarray:
+        """The decoded original at its native rate, ``(channels, samples)`` float32 (decoded once)."""
+        if self._audio is None:
+            self._audio = media.decode_audio(self.info.path)
+        return self._audio
+
+    def spectrum(self, first: int, last: int) -> torch.Tensor:
+        """Native STFT frames ``[first, last)``, ``(C, frames, bins)``; kept in memory when small enough."""
+        stft, audio = self.stft, torch.from_numpy(self.audio())
+        if self._spectrum is None:
+            frames = stft.frames(audio.shape[1])
+            if frames * stft.bins * audio.shape[0] * 8 > SPECTRUM_BUDGET:
+                return stft.analyse(audio, first, last)
+            self._spectrum = stft.analyse(audio, 0, frames)
+        return self._spectrum[:, first:last]
+
+    def nearest_frame(self, t: float) -> tuple[int, int]:
+        """(window, frame) indices of the analysed frame closest to time ``t``."""
+        flat = int(np.abs(self.frame_times - t).argmin())
+        return divmod(flat, self.frame_times.shape[1])
+
+    def sound_map(self, t: float) -> np.ndarray:
+        """``(h, w)`` float32 map in [0, 1] of where the sound comes from at time ``t``."""
+        return self.sound_maps[self.nearest_frame(t)].astype(np.float32)
+
+    def feature_map(self, t: float) -> np.ndarray:
+        """``(K, h, w)`` per-pixel features of the frame analysed closest to time ``t``."""
+        return self.features[self.nearest_frame(t)].astype(np.float32)
+
+
+def validate(info: media.MediaInfo) -> None:
+    if info.audio is None:
+        raise PixelPlayerError(f"{info.path} has no audio stream: nothing to separate")
+    if info.video is None:
+        raise PixelPlayerError(f"{info.path} has no video stream: PixelPlayer needs the picture to select sounds")
+    if info.duration < MIN_SECONDS:
+        raise PixelPlayerError(f"{info.path} is {info.duration:.2f} s long; at least {MIN_SECONDS:.0f} s is needed")
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def cache_key(path: Path, model: LoadedModel) -> str:
+    settings = json.dumps({"v": CACHE_VERSION, "model": model.model_id, "config": model.net.config.to_dict()},
+                          sort_keys=True)
+    return hashlib.blake2b(f"{file_digest(path)}:{settings}".encode(), digest_size=16).hexdigest()
+
+
+def plan_windows(model_samples: int, config: ModelConfig) -> np.ndarray:
+    """Start samples (model rate) of 50 %-overlapping windows covering the clip."""
+    hop = config.window_samples // 2
+    count = max(1, -(-(model_samples - config.window_samples) // hop) + 1)
+    return np.arange(count) * hop
+
+
+def plan_frames(starts: np.ndarray, config: ModelConfig, info: media.MediaInfo) -> np.ndarray:
+    """Times (s) of the frames each window's video net sees: evenly inside the window."""
+    offsets = (np.arange(config.video_frames) + 0.5) * config.window_samples / config.video_frames
+    times = (starts[:, None] + offsets[None]) / config.sample_rate
+    return np.clip(times, 0.0, max(info.duration - 1.0 / info.video.fps, 0.0))
+
+
+def _read_frames(path: Path, times: np.ndarray, size: int, stop: threading.Event) -> np.ndarray:
+    order = np.argsort(times, kind="stable")
+    frames = np.empty((times.size, size, size, 3), np.uint8)
+    with media.FrameReader(path, (size, size)) as reader:
+        for i in order:
+            if stop.is_set():
+                break
+            frames[i] = reader.frame_at(float(times[i]))
+    return frames
+
+
+def _save(directory: Path, analysis: Analysis) -> None:
+    tmp = directory.with_name(f"{directory.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in ("components", "features", "sound_maps", "frame_times"):
+        np.save(tmp / f"{name}.npy", getattr(analysis, name))
+    meta = {"config": analysis.config.to_dict(), "trained": analysis.trained, "model_samples": analysis.model_samples}
+    (tmp / "meta.json").write_text(json.dumps(meta))
+    try:
+        tmp.rename(directory)
+    except OSError:  # another process cached the same clip meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load(directory: Path, info: media.MediaInfo, key: str) -> Analysis | None:
+    try:
+        meta = json.loads((directory / "meta.json").read_text())
+        arrays = {n: np.load(directory / f"{n}.npy", mmap_mode="r")
+                  for n in ("components", "features", "sound_maps", "frame_times")}
+    except (OSError, ValueError):
+        return None
+    return Analysis(info, ModelConfig.from_dict(meta["config"]), key, meta["trained"], meta["model_samples"], **arrays)
+
+
+def _sound_maps(net, features: torch.Tensor, comps: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+    """Fraction of each window's mixture energy that each pixel's mask claims.
+
+    ``features`` (W, V, K, h, w), pooled ``comps`` (W, K, P) and ``mix`` (W, P) -> (W, V, h, w).
+    """
+    w, v, k, h, wd = features.shape
+    feats = features.permute(0, 1, 3, 4, 2).reshape(w, v * h * wd, k) * net.synth.scale
+    masks = torch.sigmoid(torch.einsum("wnk,wkp->wnp", feats, comps) + net.synth.bias)
+    energy = (masks * mix[:, None]).sum(-1) / mix.sum(-1, keepdim=True).clamp_min(1e-8)
+    return energy.view(w, v, h, wd)
+
+
+def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Progress | None = None,
+            cancel: Callable[[], bool] | None = None) -> Analysis:
+    """Analyse a clip (or load its cached analysis): audio components, pixel features, sound maps."""
+    progress = progress or _no_progress
+    cancel = cancel or (lambda: False)
+    path = Path(path).resolve()
+    info = media.probe(path)
+    validate(info)
+    progress(0.0, "hashing")
+    key = cache_key(path, model)
+    cached = _load(cache_dir / key, info, key)
+    if cached is not None:
+        progress(1.0, "cached")
+        return cached
+
+    net, config = model.net, model.net.config
+    device = next(net.parameters()).device
+    progress(0.01, "decoding audio")
+    audio = media.decode_audio(path)
+    mono = media.resample(audio, info.audio.sample_rate, info.audio.layout, config.sample_rate, mono=True)[0]
+    starts = plan_windows(mono.size, config)
+    frame_times = plan_frames(starts, config, info)
+    padded = np.zeros(starts[-1] + config.window_samples, np.float32)
+    padded[: mono.size] = mono[: padded.size]
+
+    stop = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        frames_job = pool.submit(_read_frames, path, frame_times.ravel(), config.image_size, stop)
+        try:
+            components, pooled, mix = _audio_pass(net, config, padded, starts, device, progress, cancel)
+            progress(0.75, "reading frames")
+            frames = frames_job.result()
+        finally:
+            stop.set()
+        if cancel():
+            raise Cancelled()
+    progress(0.8, "video network")
+    features = _video_pass(net, frames, device)
+    features = features.view(*frame_times.shape, *features.shape[1:])
+    with torch.no_grad():
+        maps = _sound_maps(net, features, pooled, mix)
+    result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
+                      components, features.half().cpu().numpy(), maps.half().cpu().numpy(), audio)
+    if cancel():
+        raise Cancelled()
+    progress(0.9, "caching")
+    _save(cache_dir / key, result)
+    progress(0.95, "spectrum")
+    result.spectrum(0, 0)  # computes and keeps the native STFT, so the first click is fast
+    progress(1.0, "done")
+    return result
+
+
+@torch.no_grad()
+def _audio_pass(net, config: ModelConfig, padded: np.ndarray, starts: np.ndarray, device, progress: Progress,
+                cancel: Callable[[], bool]) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
+    """Components of every window, plus pooled components and mixture for the sound maps."""
+    front = FrontEnd(config)
+    n = starts.size
+    components = np.empty((n, config.k, config.log_bins, config.frames), np.float16)
+    pooled = torch.empty(n, config.k, POOLED[0] * POOLED[1])
+    mix = torch.empty(n, POOLED[0] * POOLED[1])
+    for b in range(0, n, BATCH):
+        if cancel():
+            raise Cancelled()
+        idx = starts[b: b + BATCH]
+        wav = torch.from_numpy(np.stack([padded[s: s + config.window_samples] for s in idx])).to(device)
+        mag = front.magnitude(wav)
+        comps = net.components(front.network_input(mag))
+        components[b: b + len(idx)] = comps.half().cpu().numpy()
+        pooled[b: b + len(idx)] = torch.nn.functional.adaptive_avg_pool2d(comps, POOLED).flatten(2).float().cpu()
+        mix[b: b + len(idx)] = torch.nn.functional.adaptive_avg_pool2d(mag, POOLED).flatten(1).cpu()
+        progress(0.05 + 0.7 * (b + len(idx)) / n, "audio network")
+    return components, pooled, mix
+
+
+@torch.no_grad()
+def _video_pass(net, frames: np.ndarray, device) -> torch.Tensor:
+    """Per-pixel features of ``(N, S, S, 3)`` frames -> ``(N, K, h, w)``."""
+    out = []
+    for b in range(0, len(frames), 16):
+        batch = torch.from_numpy(frames[b: b + 16]).permute(0, 3, 1, 2).to(device)
+        out.append(net.pixel_features(batch).cpu())
+    return torch.cat(out)

@@ -1,0 +1,305 @@
+"""The ``pixelplayer`` command: separate, remix, heatmap, info.
+
+Results go to stdout, progress and messages to stderr; every user error is one
+line on stderr and a non-zero exit, with nothing written.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import analysis, media, soundmap
+from .errors import PixelPlayerError
+from .separator import Separator
+from .stem import Point, Query, Region
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (a line per quarter when stderr is not a terminal)."""
+
+    def __init__(self, title: str) -> None:
+        self.title, self.tty, self.shown = title, sys.stderr.isatty(), -1
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.tty:
+            filled = int(fraction * 30)
+            sys.stderr.write(f"\r{self.title} [{'#' * filled}{' ' * (30 - filled)}] {fraction:4.0%} {message:<16}")
+            if fraction >= 1.0:
+                sys.stderr.write("\n")
+        elif int(fraction * 4) > self.shown:
+            self.shown = int(fraction * 4)
+            sys.stderr.write(f"{self.title}: {fraction:.0%} {message}\n")
+        sys.stderr.flush()
+
+
+def _numbers(text: str, count: int, what: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise argparse.ArgumentTypeError(f"{what} must be {count} comma-separated numbers, got {text!r}")
+    return values
+
+
+def _point(text: str) -> Point:
+    return Point(*_numbers(text, 2, "a point"))
+
+
+def _region(text: str) -> Region:
+    return Region(*_numbers(text, 4, "a region"))
+
+
+def _levelled(parse):
+    """Parse ``QUERY:GAIN_DB``."""
+    def parser(text: str) -> tuple[Query, float]:
+        query, sep, db = text.rpartition(":")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"expected QUERY:GAIN_DB, got {text!r}")
+        try:
+            return parse(query), float(db)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"gain must be a number of dB, got {db!r}") from None
+    return parser
+
+
+class _Ordered(argparse.Action):
+    """Collect --point and --region values into one list, in command-line order."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = list(getattr(namespace, self.dest) or [])
+        items.append(values)
+        setattr(namespace, self.dest, items)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pixelplayer", description="Click an instrument in a video, get its sound.")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled model)")
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, mps")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--cache-dir", help="where analyses are cached (default: $XDG_CACHE_HOME/pixelplayer)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("separate", help="write one audio file per query plus the residual")
+    s.add_argument("video")
+    s.add_argument("--point", dest="queries", action=_Ordered, type=_point, metavar="X,Y")
+    s.add_argument("--region", dest="queries", action=_Ordered, type=_region, metavar="X0,Y0,X1,Y1")
+    s.add_argument("--time", type=float, help="seconds: the frame the queries refer to (default 0)")
+    s.add_argument("--out-dir", required=True)
+    s.add_argument("--format", choices=["wav", "flac"], default="wav")
+    s.add_argument("--json", action="store_true", help="print one JSON object describing the outputs")
+
+    r = sub.add_parser("remix", help="write a copy of the video with queried sources re-levelled")
+    r.add_argument("video")
+    r.add_argument("--point", dest="levels", action=_Ordered, type=_levelled(_point), metavar="X,Y:GAIN_DB")
+    r.add_argument("--region", dest="levels", action=_Ordered, type=_levelled(_region), metavar="X0,Y0,X1,Y1:GAIN_DB")
+    r.add_argument("--time", type=float)
+    r.add_argument("--out", required=True)
+
+    h = sub.add_parser("heatmap", help="write the frame at TIME with its sound map overlaid (PNG)")
+    h.add_argument("video")
+    h.add_argument("--time", type=float, default=0.0)
+    h.add_argument("--out", required=True)
+
+    i = sub.add_parser("info", help="streams, duration and what the analysis will cost")
+    i.add_argument("video")
+    i.add_argument("--json", action="store_true")
+    return p
+
+
+def _at_time(query: Query, t: float | None) -> Query:
+    if t is None or query.time is not None:
+        return query
+    return type(query)(*[getattr(query, f) for f in query.__dataclass_fields__ if f != "time"], time=t)
+
+
+def _check_writable_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as e:
+        raise PixelPlayerError(f"cannot write to {directory}: {e.strerror or e}") from None
+
+
+def _check_output(path: Path, source: Path) -> None:
+    if path.resolve() == source.resolve() or (path.exists() and path.samefile(source)):
+        raise PixelPlayerError(f"refusing to overwrite the source {source}")
+    _check_writable_dir(path.parent)
+
+
+def _prepare(args, source: Path, queries: list[Query]) -> media.MediaInfo:
+    """Checks that need no model: the media and the queries."""
+    info = media.probe(source)
+    analysis.validate(info)
+    for q in queries:
+        q.cells(info.video.width, info.video.height, (1, 1))
+    return info
+
+
+def _separator(args) -> Separator:
+    sep = Separator(args.checkpoint, args.device, args.threads, args.cache_dir)
+    if sep.warning:
+        print(f"pixelplayer: warning: {sep.warning}", file=sys.stderr)
+    return sep
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "source"
+
+
+def cmd_separate(args) -> None:
+    source = Path(args.video)
+    queries = [_at_time(q, args.time) for q in args.queries or []]
+    if not queries:
+        raise PixelPlayerError("give at least one --point or --region")
+    info = _prepare(args, source, queries)
+    out_dir = Path(args.out_dir)
+    _check_writable_dir(out_dir)
+    sep = _separator(args)
+    result = sep.isolate(sep.analyze(source, ProgressBar("analysing")), queries)
+    paths = [out_dir / f"{source.stem}.{i + 1}.{_slug(s.label)}.{args.format}" for i, s in enumerate(result.sources)]
+    rest = out_dir / f"{source.stem}.rest.{args.format}"
+    for p in (*paths, rest):
+        _check_output(p, source)
+    for p, s in zip(paths, result.sources):
+        media.write_audio(p, s.audio, result.sample_rate)
+    media.write_audio(rest, result.residual, result.sample_rate)
+    if args.json:
+        doc = {
+            "sources": [{"path": str(p), "query": s.query.describe(), "label": s.label}
+                        for p, s in zip(paths, result.sources)],
+            "residual": {"path": str(rest)},
+            "samplerate": result.sample_rate,
+            "seconds": result.residual.shape[1] / result.sample_rate,
+            "channels": info.audio.channels,
+            "trained": result.trained,
+        }
+        if sep.warning:
+            doc["warning"] = sep.warning
+        print(json.dumps(doc))
+    else:
+        for p, s in zip(paths, result.sources):
+            print(f"{p}\t{s.label}")
+        print(f"{rest}\trest")
+
+
+def cmd_remix(args) -> None:
+    source, out = Path(args.video), Path(args.out)
+    levels = [(_at_time(q, args.time), db) for q, db in args.levels or []]
+    if not levels:
+        raise PixelPlayerError("give at least one --point X,Y:GAIN_DB or --region X0,Y0,X1,Y1:GAIN_DB")
+    info = _prepare(args, source, [q for q, _ in levels])
+    _check_output(out, source)
+    if out.suffix.lower() not in media.REMIX_CODECS:
+        raise PixelPlayerError(f"unsupported video format {out.suffix!r}: use one of {sorted(media.REMIX_CODECS)}")
+    sep = _separator(args)
+    mixed = sep.remix(sep.analyze(source, ProgressBar("analysing")), levels)
+    peak = float(np.abs(mixed).max(initial=0.0))
+    if peak > 1.0:
+        print(f"pixelplayer: warning: the remix peaks at {20 * np.log10(peak):+.1f} dBFS and may clip",
+              file=sys.stderr)
+    media.write_video_with_audio(source, out, mixed, info.audio.sample_rate, info.audio.layout)
+    print(out)
+
+
+def cmd_heatmap(args) -> None:
+    source, out = Path(args.video), Path(args.out)
+    info = _prepare(args, source, [])
+    if not 0 <= args.time <= info.duration:
+        raise PixelPlayerError(f"time {args.time:g} s is outside the clip (0 to {info.duration:.2f} s)")
+    _check_output(out, source)
+    sep = _separator(args)
+    soundmap.export_png(sep.analyze(source, ProgressBar("analysing")), args.time, out)
+    print(out)
+
+
+def cmd_info(args) -> None:
+    source = Path(args.video)
+    info = media.probe(source)
+    sep = _separator(args)
+    config = sep.model.net.config
+    doc: dict = {"path": str(source), "container": info.container, "duration": info.duration,
+                 "size_bytes": info.size_bytes,
+                 "video": info.video.__dict__ if info.video else None,
+                 "audio": info.audio.__dict__ if info.audio else None}
+    try:
+        analysis.validate(info)
+    except PixelPlayerError as e:
+        doc["analysis"] = {"possible": False, "reason": str(e)}
+    else:
+        samples = int(info.duration * config.sample_rate)
+        windows = len(analysis.plan_windows(samples, config))
+        started = time.perf_counter()
+        _probe_forward(sep)
+        per_window = time.perf_counter() - started
+        component_bytes = windows * config.k * config.log_bins * config.frames * 2
+        doc["analysis"] = {
+            "possible": True, "model": config.name, "trained": sep.trained, "windows": windows,
+            "frames_decoded": windows * config.video_frames,
+            "network_seconds_estimate": round(per_window * windows, 2),
+            "cache_bytes_estimate": component_bytes,
+            "cached": (sep.cache_dir / analysis.cache_key(source.resolve(), sep.model)).is_dir(),
+        }
+    if args.json:
+        print(json.dumps(doc, default=str))
+        return
+    print(f"{source}: {info.container}, {info.duration:.2f} s, {info.size_bytes} bytes")
+    if info.video:
+        v = info.video
+        print(f"  video: {v.codec} {v.width}x{v.height} @ {v.fps:.3f} fps")
+    if info.audio:
+        a = info.audio
+        print(f"  audio: {a.codec} {a.sample_rate} Hz, {a.channels} channels ({a.layout})")
+    a = doc["analysis"]
+    if not a["possible"]:
+        print(f"  analysis: not possible: {a['reason']}")
+    else:
+        print(f"  analysis ({a['model']} model{'' if a['trained'] else ', UNTRAINED'}): {a['windows']} windows, "
+              f"{a['frames_decoded']} frames decoded, about {a['network_seconds_estimate']} s of network time, "
+              f"{a['cache_bytes_estimate'] / 2**20:.0f} MiB cache" + (" (already cached)" if a["cached"] else ""))
+
+
+def _probe_forward(sep: Separator) -> None:
+    """One window through both networks, to estimate the analysis cost on this machine."""
+    import torch
+
+    from .spectral import FrontEnd
+
+    net, config = sep.model.net, sep.model.net.config
+    device = next(net.parameters()).device
+    with torch.no_grad():
+        mag = FrontEnd(config).magnitude(torch.zeros(1, config.window_samples, device=device))
+        net.components(FrontEnd.network_input(mag))
+        net.pixel_features(torch.zeros(config.video_frames, 3, config.image_size, config.image_size,
+                                       dtype=torch.uint8, device=device))
+
+
+COMMANDS = {"separate": cmd_separate, "remix": cmd_remix, "heatmap": cmd_heatmap, "info": cmd_info}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except PixelPlayerError as e:
+        print(f"pixelplayer: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pixelplayer: cancelled", file=sys.stderr)
+        return 130
+    except OSError as e:
+        print(f"pixelplayer: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Model configurations; the chosen one travels inside each checkpoint."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the spectral front-end and of the three networks."""
+
+    name: str
+    sample_rate: int = 11025  # model audio rate (Hz)
+    n_fft: int = 1022
+    hop: int = 256
+    frames: int = 256  # STFT frames per analysis window (about 6 s)
+    log_bins: int = 256  # rows of the log-frequency spectrogram
+    k: int = 32  # feature channels per pixel = audio components
+    video_frames: int = 3  # frames the video net sees per window
+    image_size: int = 224  # square input of the video net
+    video_net: str = "resnet18-dilated"  # or "lite"
+    video_width: int = 64
+    unet_levels: int = 7
+    unet_width: int = 64
+    labels: tuple[str, ...] = ()  # instrument names of the optional label head
+
+    @property
+    def window_samples(self) -> int:
+        return self.hop * self.frames
+
+    @property
+    def window_seconds(self) -> float:
+        return self.window_samples / self.sample_rate
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["labels"] = list(self.labels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown config fields {sorted(unknown)}")
+        return cls(**{**d, "labels": tuple(d.get("labels", ()))})
+
+
+PRESETS: dict[str, ModelConfig] = {
+    # The paper's configuration: dilated ResNet-18, 7-level U-Net, K=32, 224 px frames.
+    "paper": ModelConfig("paper"),
+    # Fast CPU preset: small video net on 128 px frames, 6-level U-Net, K=16.
+    "lite": ModelConfig("lite", k=16, image_size=128, video_net="lite", video_width=32,
+                        unet_levels=6, unet_width=16),
+    # Smallest preset, for smoke tests and very slow machines.
+    "tiny": ModelConfig("tiny", k=8, image_size=96, video_net="lite", video_width=16,
+                        unet_levels=5, unet_width=8),
+}

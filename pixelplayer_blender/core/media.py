@@ -1,0 +1,247 @@
+"""Media I/O: PyAV for decoding, resampling and muxing, soundfile for stems.
+
+Every reader streams: audio is decoded once, frames are decoded only around the
+times asked for (seeking over long gaps) and scaled by the decoder's scaler.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from .errors import PixelPlayerError
+
+# Decoding forward is cheaper than seeking when the next wanted frame is this close (s).
+SEEK_GAP = 2.0
+# Audio codec written by a remix, per container suffix.
+REMIX_CODECS = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac", ".webm": "libopus", ".avi": "libmp3lame"}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    codec: str
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    layout: str
+    codec: str
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    container: str
+    duration: float  # seconds
+    size_bytes: int
+    video: VideoInfo | None
+    audio: AudioInfo | None
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    """Open a media file for reading, turning FFmpeg's errors into one readable line."""
+    if not path.is_file():
+        raise PixelPlayerError(f"no such file: {path}")
+    try:
+        return av.open(str(path))
+    except av.error.FFmpegError as e:
+        raise PixelPlayerError(f"cannot read {path}: corrupt, truncated or not a media file ({e.strerror})") from None
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Describe the first video and audio streams of a file."""
+    path = Path(path)
+    with _open(path) as c:
+        video = audio = None
+        durations = [c.duration / av.time_base] if c.duration else []
+        if c.streams.video:
+            s = c.streams.video[0]
+            fps = float(s.average_rate or s.guessed_rate or 25)
+            video = VideoInfo(s.codec_context.width, s.codec_context.height, fps, s.codec_context.name)
+        if c.streams.audio:
+            s = c.streams.audio[0]
+            cc = s.codec_context
+            audio = AudioInfo(cc.sample_rate, cc.channels, cc.layout.name, cc.name)
+        for s in (*c.streams.video[:1], *c.streams.audio[:1]):
+            if s.duration:
+                durations.append(float(s.duration * s.time_base))
+        return MediaInfo(path, c.format.name, max(durations, default=0.0), path.stat().st_size, video, audio)
+
+
+def decode_audio(path: str | Path, sample_rate: int | None = None, mono: bool = False) -> np.ndarray:
+    """Decode the first audio stream to float32 ``(channels, samples)``, optionally resampled/downmixed."""
+    path = Path(path)
+    with _open(path) as c:
+        if not c.streams.audio:
+            raise PixelPlayerError(f"{path} has no audio stream")
+        stream = c.streams.audio[0]
+        cc = stream.codec_context
+        resampler = av.AudioResampler(format="fltp", layout="mono" if mono else cc.layout,
+                                      rate=sample_rate or cc.sample_rate)
+        try:
+            chunks = [f.to_ndarray() for frame in c.decode(stream) for f in resampler.resample(frame)]
+        except av.error.FFmpegError as e:
+            raise PixelPlayerError(f"cannot decode the audio of {path}: corrupt or truncated ({e.strerror})") from None
+        chunks += [f.to_ndarray() for f in resampler.resample(None)]
+    if not chunks:
+        raise PixelPlayerError(f"{path}: the audio stream holds no samples")
+    return np.concatenate(chunks, axis=1)
+
+
+def resample(audio: np.ndarray, rate: int, layout: str, new_rate: int, mono: bool = False) -> np.ndarray:
+    """Resample (and optionally downmix) a ``(channels, samples)`` array with FFmpeg's resampler."""
+    resampler = av.AudioResampler(format="fltp", layout="mono" if mono else layout, rate=new_rate)
+    block = 1 << 16
+    chunks = []
+    for start in range(0, audio.shape[1], block):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, start:start + block], np.float32),
+                                           format="fltp", layout=layout)
+        frame.sample_rate = rate
+        chunks += [f.to_ndarray() for f in resampler.resample(frame)]
+    chunks += [f.to_ndarray() for f in resampler.resample(None)]
+    return np.concatenate(chunks, axis=1)
+
+
+class FrameReader:
+    """Random-ish access to RGB frames: the frame on screen at time ``t``, scaled at decode."""
+
+    def __init__(self, path: str | Path, size: tuple[int, int] | None = None) -> None:
+        self.path = Path(path)
+        self.size = size  # (width, height) to scale to, or None for the native size
+        self._container = _open(self.path)
+        if not self._container.streams.video:
+            self._container.close()
+            raise PixelPlayerError(f"{self.path} has no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._frames: Iterator[av.VideoFrame] | None = None
+        self._current: av.VideoFrame | None = None
+        self._next: av.VideoFrame | None = None
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> "FrameReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _seek(self, t: float) -> None:
+        offset = int(max(t, 0.0) / self._stream.time_base) + (self._stream.start_time or 0)
+        self._container.seek(offset, stream=self._stream, backward=True)
+        self._frames = self._container.decode(self._stream)
+        self._current, self._next = None, self._advance()
+
+    def _advance(self) -> av.VideoFrame | None:
+        try:
+            return next(self._frames)
+        except StopIteration:
+            return None
+        except av.error.FFmpegError as e:
+            raise PixelPlayerError(f"cannot decode {self.path}: {e.strerror}") from None
+
+    def frame_at(self, t: float) -> np.ndarray:
+        """RGB ``(height, width, 3)`` uint8 frame shown at time ``t`` (seconds from the start)."""
+        t0 = float(self._stream.start_time * self._stream.time_base) if self._stream.start_time else 0.0
+        t += t0
+        behind = self._current is not None and self._current.time > t
+        far = self._next is not None and t - self._next.time > SEEK_GAP
+        if self._frames is None or behind or far:
+            self._seek(t - t0)
+        while self._next is not None and self._next.time <= t + 1e-6:
+            self._current, self._next = self._next, self._advance()
+        frame = self._current or self._next
+        if frame is None:
+            raise PixelPlayerError(f"{self.path}: no video frame at {t - t0:.2f} s")
+        if self.size is None:
+            return frame.to_ndarray(format="rgb24")
+        w, h = self.size
+        return frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
+
+
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would surprise; use the usual permissions
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
+    """Write ``(channels, samples)`` audio atomically: WAV as 32-bit float, FLAC as 24-bit."""
+    import soundfile
+
+    path = Path(path)
+    formats = {".wav": ("WAV", "FLOAT"), ".flac": ("FLAC", "PCM_24")}
+    if path.suffix.lower() not in formats:
+        raise PixelPlayerError(f"unsupported audio format {path.suffix!r}: use .wav or .flac")
+    fmt, subtype = formats[path.suffix.lower()]
+    with atomic_path(path) as tmp:
+        soundfile.write(str(tmp), np.ascontiguousarray(audio.T), sample_rate, subtype=subtype, format=fmt)
+    return path
+
+
+def _encoded_audio(stream, audio: np.ndarray, sample_rate: int, layout: str) -> list[av.Packet]:
+    fmt = stream.codec_context.codec.audio_formats[0].name
+    resampler = av.AudioResampler(format=fmt, layout=layout, rate=stream.codec_context.sample_rate)
+    block = stream.codec_context.frame_size or 1024
+    packets: list[av.Packet] = []
+    for start in range(0, audio.shape[1], block):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, start:start + block]), format="fltp",
+                                           layout=layout)
+        frame.sample_rate, frame.pts, frame.time_base = sample_rate, start, Fraction(1, sample_rate)
+        packets += [p for f in resampler.resample(frame) for p in stream.encode(f)]
+    packets += [p for f in resampler.resample(None) for p in stream.encode(f)]
+    return packets + stream.encode(None)
+
+
+def write_video_with_audio(source: str | Path, out: str | Path, audio: np.ndarray, sample_rate: int,
+                           layout: str) -> Path:
+    """Copy ``source``'s video stream untouched (no re-encode) beside a newly encoded audio track."""
+    source, out = Path(source), Path(out)
+    codec = REMIX_CODECS.get(out.suffix.lower())
+    if codec is None:
+        raise PixelPlayerError(f"unsupported video format {out.suffix!r}: use one of {sorted(REMIX_CODECS)}")
+    rate = 48000 if codec == "libopus" else sample_rate
+    with _open(source) as src, atomic_path(out) as tmp, av.open(str(tmp), "w") as dst:
+        vin = src.streams.video[0]
+        vout = dst.add_stream_from_template(vin)
+        aout = dst.add_stream(codec, rate=rate)
+        aout.layout = layout
+        packets = _encoded_audio(aout, audio, sample_rate, layout)
+        pending = iter(packets)
+        nxt = next(pending, None)
+        for packet in src.demux(vin):
+            if packet.dts is None:
+                continue
+            t = float(packet.dts * vin.time_base)
+            while nxt is not None and nxt.pts is not None and float(nxt.pts * nxt.time_base) <= t:
+                dst.mux(nxt)
+                nxt = next(pending, None)
+            packet.stream = vout
+            dst.mux(packet)
+        while nxt is not None:
+            dst.mux(nxt)
+            nxt = next(pending, None)
+    return out

@@ -1,0 +1,147 @@
+"""The three networks of the Sound of Pixels, sized by a :class:`ModelConfig`.
+
+* video net: frames -> a K-dim feature per pixel (``sigmoid``-activated),
+* audio U-Net: log-frequency spectrogram -> K components,
+* synthesizer: a pixel's feature and the K components -> a spectrogram mask.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+
+
+def _conv_bn(cin: int, cout: int, stride: int = 1, dilation: int = 1, relu: bool = True) -> nn.Sequential:
+    layers = [nn.Conv2d(cin, cout, 3, stride, dilation, dilation=dilation, bias=False), nn.BatchNorm2d(cout)]
+    return nn.Sequential(*layers, nn.ReLU(inplace=True)) if relu else nn.Sequential(*layers)
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block, optionally dilated instead of strided."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1, dilation: int = 1) -> None:
+        super().__init__()
+        self.body = nn.Sequential(_conv_bn(cin, cout, stride, dilation), _conv_bn(cout, cout, 1, dilation, relu=False))
+        self.skip = (nn.Identity() if stride == 1 and cin == cout
+                     else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.body(x) + self.skip(x))
+
+
+class ResNet18Dilated(nn.Module):
+    """The paper's video net: ResNet-18 with a dilated last stage (output stride 16), then a 3x3 conv to K."""
+
+    def __init__(self, k: int, width: int = 64) -> None:
+        super().__init__()
+        w = width
+        self.stem = nn.Sequential(nn.Conv2d(3, w, 7, 2, 3, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
+                                  nn.MaxPool2d(3, 2, 1))
+        self.stages = nn.Sequential(
+            BasicBlock(w, w), BasicBlock(w, w),
+            BasicBlock(w, 2 * w, 2), BasicBlock(2 * w, 2 * w),
+            BasicBlock(2 * w, 4 * w, 2), BasicBlock(4 * w, 4 * w),
+            BasicBlock(4 * w, 8 * w, 1, 2), BasicBlock(8 * w, 8 * w, 1, 2),
+        )
+        self.head = nn.Conv2d(8 * w, k, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(x)))
+
+
+class LiteVideoNet(nn.Module):
+    """A small CPU-friendly video net: output stride 8, residual stages, 1x1 conv to K."""
+
+    def __init__(self, k: int, width: int = 32) -> None:
+        super().__init__()
+        w = width
+        self.body = nn.Sequential(
+            _conv_bn(3, w, 2), BasicBlock(w, w),
+            BasicBlock(w, 2 * w, 2), BasicBlock(2 * w, 2 * w),
+            BasicBlock(2 * w, 4 * w, 2), BasicBlock(4 * w, 4 * w, 1, 2),
+        )
+        self.head = nn.Conv2d(4 * w, k, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class AudioUNet(nn.Module):
+    """The paper's U-Net: 4x4 stride-2 convolutions down, upsample + 3x3 convolutions up, skip links."""
+
+    def __init__(self, k: int, levels: int = 7, width: int = 64) -> None:
+        super().__init__()
+        chans = [width * min(2 ** i, 8) for i in range(levels)]
+        self.bn0 = nn.BatchNorm2d(1)
+        self.down = nn.ModuleList()
+        for i, c in enumerate(chans):
+            layers: list[nn.Module] = [nn.Conv2d(1 if i == 0 else chans[i - 1], c, 4, 2, 1, bias=False)]
+            if 0 < i < levels - 1:
+                layers.append(nn.BatchNorm2d(c))
+            self.down.append(nn.Sequential(*layers))
+        self.up = nn.ModuleList()
+        for i in reversed(range(levels)):
+            cin = chans[i] if i == levels - 1 else 2 * chans[i]
+            cout = k if i == 0 else chans[i - 1]
+            layers = [nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                      nn.Conv2d(cin, cout, 3, 1, 1, bias=i == 0)]
+            if i > 0:
+                layers += [nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            self.up.append(nn.Sequential(*layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.bn0(x)
+        skips = []
+        for i, down in enumerate(self.down):
+            x = down(x if i == 0 else nn.functional.leaky_relu(x, 0.2))
+            skips.append(x)
+        x = nn.functional.leaky_relu(skips.pop(), 0.2)
+        for j, up in enumerate(self.up):
+            x = up(x if j == 0 else torch.cat([x, skips.pop()], 1))
+        return x
+
+
+class Synthesizer(nn.Module):
+    """Mask logits from a pixel feature: a learned weighted inner product with the K components."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(k))
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, feature: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+        """``(B, K)`` features and ``(B, K, F, T)`` components -> ``(B, F, T)`` mask logits."""
+        return torch.einsum("bk,bkft->bft", feature * self.scale, components) + self.bias
+
+
+class PixelPlayerNet(nn.Module):
+    """The three networks together, plus an optional head naming the instrument of a feature."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        video = {"resnet18-dilated": ResNet18Dilated, "lite": LiteVideoNet}.get(config.video_net)
+        if video is None:
+            raise ValueError(f"unknown video net {config.video_net!r}")
+        self.video = video(config.k, config.video_width)
+        self.audio = AudioUNet(config.k, config.unet_levels, config.unet_width)
+        self.synth = Synthesizer(config.k)
+        self.label_head = nn.Linear(config.k, len(config.labels)) if config.labels else None
+        self.register_buffer("pixel_mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("pixel_std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def pixel_features(self, frames: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, S, S)`` uint8 frames -> ``(B, K, h, w)`` per-pixel features in [0, 1]."""
+        x = (frames.float() / 255.0 - self.pixel_mean) / self.pixel_std
+        return torch.sigmoid(self.video(x))
+
+    def components(self, log_magnitude: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, F, T)`` log magnitudes -> ``(B, K, F, T)`` audio components."""
+        return self.audio(log_magnitude)
+
+    def mask_logits(self, feature: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+        return self.synth(feature, components)
+
+    def label_logits(self, feature: torch.Tensor) -> torch.Tensor | None:
+        return None if self.label_head is None else self.label_head(feature)

@@ -1,0 +1,43 @@
+"""The pixel-level sound map rendered over a frame, as a PNG."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import media
+from .analysis import Analysis
+
+# Colour ramp for the heat (black-red-yellow-white), sampled at evenly spaced levels.
+RAMP = np.array([[0, 0, 0], [120, 0, 60], [230, 40, 20], [255, 190, 0], [255, 255, 220]], np.float32)
+
+
+def colourise(values: np.ndarray) -> np.ndarray:
+    """Map values in [0, 1] to RGB float32 along :data:`RAMP`."""
+    x = np.clip(values, 0, 1) * (len(RAMP) - 1)
+    lo = np.minimum(x.astype(int), len(RAMP) - 2)
+    return RAMP[lo] + (RAMP[lo + 1] - RAMP[lo]) * (x - lo)[..., None]
+
+
+def overlay(frame: np.ndarray, sound_map: np.ndarray, scale: float) -> np.ndarray:
+    """Blend the map (upsampled to the frame) over an RGB frame; ``scale`` maps sound-map values to [0, 1]."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    big = np.asarray(Image.fromarray(sound_map.astype(np.float32)).resize((w, h), Image.BICUBIC))
+    heat = np.clip(big / max(scale, 1e-8), 0, 1)
+    alpha = 0.75 * heat[..., None]
+    return (frame * (1 - alpha) + colourise(heat) * alpha).astype(np.uint8)
+
+
+def export_png(analysis: Analysis, t: float, path: str | Path) -> Path:
+    """Write the frame at time ``t`` with its sound map overlaid (scaled to the clip's loudest pixel)."""
+    from PIL import Image
+
+    path = Path(path)
+    with media.FrameReader(analysis.info.path) as reader:
+        frame = reader.frame_at(t)
+    scale = float(np.max(analysis.sound_maps))
+    with media.atomic_path(path) as tmp:
+        Image.fromarray(overlay(frame, analysis.sound_map(t), scale)).save(tmp, format="PNG")
+    return path

@@ -1,0 +1,95 @@
+"""Spectral front-end: the model's log-frequency spectrogram and the native-rate STFT.
+
+torchaudio cannot load beside our torch, so everything here is ``torch.stft`` and
+``torch.fft``.  The log-frequency warp is the paper's: row ``v`` of ``n`` rows
+samples the linear spectrum at fraction ``(21**(v/(n-1)) - 1) / 20`` of Nyquist.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .config import ModelConfig
+
+WARP_BASE = 21.0
+
+
+def log_row_of_fraction(u: np.ndarray, rows: int) -> np.ndarray:
+    """Fractional log-spectrogram row of a frequency given as a fraction ``u`` of Nyquist."""
+    return np.log1p((WARP_BASE - 1.0) * np.asarray(u)) / math.log(WARP_BASE) * (rows - 1)
+
+
+def _warp_matrix(linear_bins: int, rows: int) -> torch.Tensor:
+    """``(rows, linear_bins)`` linear-interpolation matrix from the linear to the log-frequency axis."""
+    u = (WARP_BASE ** (np.arange(rows) / (rows - 1)) - 1.0) / (WARP_BASE - 1.0)
+    pos = u * (linear_bins - 1)
+    lo = np.minimum(np.floor(pos).astype(int), linear_bins - 2)
+    frac = pos - lo
+    w = np.zeros((rows, linear_bins), np.float32)
+    w[np.arange(rows), lo] = 1.0 - frac
+    w[np.arange(rows), lo + 1] = frac
+    return torch.from_numpy(w)
+
+
+class FrontEnd:
+    """Mono model-rate audio windows -> log-frequency magnitude spectrograms ``(B, 1, rows, frames)``."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.window = torch.hann_window(config.n_fft)
+        self.warp = _warp_matrix(config.n_fft // 2 + 1, config.log_bins)
+
+    def magnitude(self, audio: torch.Tensor) -> torch.Tensor:
+        """Log-frequency magnitude of ``(B, window_samples)`` audio."""
+        c = self.config
+        spec = torch.stft(audio, c.n_fft, c.hop, window=self.window.to(audio.device), center=True,
+                          return_complex=True)[..., : c.frames]
+        return (self.warp.to(audio.device) @ spec.abs()).unsqueeze(1)
+
+    @staticmethod
+    def network_input(magnitude: torch.Tensor) -> torch.Tensor:
+        """The U-Net sees log magnitudes (as in the paper)."""
+        return torch.log(magnitude.clamp_min(1e-6))
+
+
+class NativeSTFT:
+    """A perfectly reconstructing STFT at the source's own rate: sqrt-Hann windows, 50 % overlap.
+
+    Frame ``i`` is centred on sample ``i * hop``; every sample lies under exactly two
+    frames whose squared windows sum to one, so masks summing to one add back exactly.
+    """
+
+    def __init__(self, sample_rate: int, window_seconds: float) -> None:
+        self.n_fft = 2 ** round(math.log2(window_seconds * sample_rate))
+        self.hop = self.n_fft // 2
+        self.sample_rate = sample_rate
+        self.window = torch.hann_window(self.n_fft).sqrt()
+
+    @property
+    def bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def frames(self, samples: int) -> int:
+        return -(-samples // self.hop) + 1
+
+    def analyse(self, audio: torch.Tensor, first: int, last: int) -> torch.Tensor:
+        """Frames ``[first, last)`` of ``(C, N)`` audio -> complex ``(C, frames, bins)``."""
+        n = audio.shape[-1]
+        start, stop = (first - 1) * self.hop, last * self.hop
+        segment = audio[:, max(start, 0): min(stop, n)]
+        segment = torch.nn.functional.pad(segment, (max(-start, 0), max(stop - n, 0)))
+        return torch.fft.rfft(segment.unfold(-1, self.n_fft, self.hop) * self.window)
+
+    def overlap_add(self, spectrum: torch.Tensor, out: torch.Tensor, first_frame: int) -> None:
+        """Add the inverse of ``(C, frames, bins)`` frames starting at ``first_frame`` into padded ``out``.
+
+        ``out`` is ``(C, (frames + 1) * hop)``; sample ``n`` of the signal sits at ``n + hop``.
+        """
+        frames = torch.fft.irfft(spectrum, n=self.n_fft) * self.window
+        c, t, _ = frames.shape
+        halves = frames.view(c, t, 2, self.hop)
+        start = first_frame * self.hop
+        out[:, start: start + t * self.hop].view(c, t, self.hop).add_(halves[:, :, 0])
+        out[:, start + self.hop: start + (t + 1) * self.hop].view(c, t, self.hop).add_(halves[:, :, 1])
