@@ -62,8 +62,9 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> LoadedModel:
         raise PixelPlayerError(f"checkpoint not found: {path}")
     try:
         state = torch.load(path, map_location=device, weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as e:
-        raise PixelPlayerError(f"checkpoint {path} is unreadable or not a PixelPlayer checkpoint ({e})") from None
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError):
+        # torch's own message is pages long; objects other than tensors and plain data land here too.
+        raise PixelPlayerError(f"checkpoint {path} is unreadable or not a PixelPlayer checkpoint") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise PixelPlayerError(f"checkpoint {path} is incompatible: expected format {FORMAT}, found {found}")

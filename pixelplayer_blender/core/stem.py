@@ -20,9 +20,9 @@ from .checkpoint import LoadedModel
 from .errors import PixelPlayerError
 from .spectral import log_row_of_fraction
 
-# A window whose best match to the query has cosine similarity below LOW is treated as
-# "instrument absent" (mask 0); above HIGH as present (mask 1); linear in between.
-MATCH_LOW, MATCH_HIGH = 0.5, 0.8
+# Match strength (see ``follow``) below LOW means "instrument absent" (mask 0), above HIGH
+# present (mask 1), linear in between.
+MATCH_LOW, MATCH_HIGH = 0.3, 0.7
 BLOCK_FRAMES = 512  # native STFT frames per block when applying masks
 
 
@@ -105,14 +105,20 @@ def query_feature(analysis: Analysis, query: Query) -> np.ndarray:
 
 
 def follow(analysis: Analysis, feature: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per window: the best-matching pixel feature ``(W, K)`` and the match strength ``(W,)`` in [0, 1]."""
-    feats = torch.from_numpy(np.asarray(analysis.features, np.float32)).amax(1)  # (W, K, h, w), pooled over frames
-    feats = feats.flatten(2)
-    q = torch.from_numpy(feature)
-    sim = torch.nn.functional.cosine_similarity(feats, q[None, :, None], dim=1)  # (W, h*w)
-    best, idx = sim.max(1)
+    """Per window: the best-matching pixel feature ``(W, K)`` and the match strength ``(W,)`` in [0, 1].
+
+    The match is the pixel nearest the query in feature space.  Its strength compares
+    that distance with the query's distance from the window's background (the median
+    pixel): 1 for an exact match, 0 when the best pixel is no closer than background.
+    """
+    feats = torch.from_numpy(np.asarray(analysis.features, np.float32)).amax(1).flatten(2)  # (W, K, h*w)
+    q = torch.from_numpy(feature)[None, :, None]
+    dist = (feats - q).norm(dim=1)  # (W, h*w)
+    best, idx = dist.min(1)
+    background = feats.median(2).values  # (W, K)
+    spread = (background - q[..., 0]).norm(dim=1).clamp_min(1e-6)
     matched = feats.gather(2, idx[:, None, None].expand(-1, feats.shape[1], 1))[..., 0]
-    presence = ((best - MATCH_LOW) / (MATCH_HIGH - MATCH_LOW)).clamp(0, 1)
+    presence = ((1 - best / spread - MATCH_LOW) / (MATCH_HIGH - MATCH_LOW)).clamp(0, 1)
     return matched, presence
 
 

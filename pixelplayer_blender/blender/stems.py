@@ -1,0 +1,85 @@
+"""Where isolated audio goes: the stem folder, atomic writes, relative paths, the move on first save."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import bpy
+
+from . import prefs
+
+
+class StemFolderError(RuntimeError):
+    """The stem folder cannot be used; the message says why."""
+
+
+def unsaved_folder() -> Path:
+    """Where an unsaved .blend's stems wait until it is saved."""
+    return Path(tempfile.gettempdir()) / f"pixelplayer-unsaved-{os.getpid()}"
+
+
+def folder(context: bpy.types.Context) -> Path:
+    """The stem folder for the open .blend, created if needed."""
+    setting = prefs.get(context).stem_folder or "//pixelplayer/"
+    path = unsaved_folder() if setting.startswith("//") and not bpy.data.filepath else Path(bpy.path.abspath(setting))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StemFolderError(f"Cannot create the stem folder {path}: {error.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise StemFolderError(f"The stem folder {path} is not writable: choose another in the preferences")
+    return path
+
+
+def file_name(movie_path: str, label: str, queries: list, index: int) -> str:
+    """A name unique to the movie and the full set of picks, so earlier files stay valid for undo."""
+    digest = hashlib.sha1(repr((movie_path, queries)).encode()).hexdigest()[:10]
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in label)
+    return f"{Path(movie_path).stem}.{index:02d}-{safe}.{digest}.wav"
+
+
+def write(directory: Path, name: str, audio, sample_rate: int, movie_path: str) -> str:
+    """Write ``audio`` atomically as ``directory/name``; returns the path Blender should store."""
+    from ..core import media
+
+    path = directory / name
+    if path.resolve() == Path(movie_path).resolve():
+        raise StemFolderError(f"Refusing to overwrite the source media {movie_path}")
+    try:
+        media.write_audio(path, audio, sample_rate)
+    except OSError as error:
+        raise StemFolderError(f"Cannot write {path}: {error.strerror}") from None
+    return blender_path(path)
+
+
+def blender_path(path: Path) -> str:
+    """``path`` relative to the .blend when it is saved (so a project folder can move)."""
+    return bpy.path.relpath(str(path)) if bpy.data.filepath else str(path)
+
+
+@bpy.app.handlers.persistent
+def move_unsaved_stems(*_args) -> None:
+    """After a save, move stems waiting in the temporary folder to the stem folder and relink them."""
+    waiting = unsaved_folder()
+    sounds = [s for s in bpy.data.sounds if Path(bpy.path.abspath(s.filepath)).parent == waiting]
+    if not sounds:
+        return
+    target = folder(bpy.context)
+    for sound in sounds:
+        source = Path(bpy.path.abspath(sound.filepath))
+        if source.is_file():
+            shutil.move(source, target / source.name)
+        sound.filepath = blender_path(target / source.name)
+    bpy.ops.wm.save_mainfile()
+
+
+def register() -> None:
+    bpy.app.handlers.save_post.append(move_unsaved_stems)
+
+
+def unregister() -> None:
+    if move_unsaved_stems in bpy.app.handlers.save_post:
+        bpy.app.handlers.save_post.remove(move_unsaved_stems)

@@ -1,0 +1,43 @@
+"""Shared fixtures: real media files generated with PyAV, and an isolated analysis cache."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import clipgen  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Analyses never touch the user's cache."""
+    monkeypatch.setenv("PIXELPLAYER_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def make_clip(media_dir):
+    """Write (once per session) a clip with the given clipgen arguments; returns its ``Clip``."""
+    made: dict = {}
+
+    def make(name: str, **kwargs) -> "clipgen.Clip":
+        if name not in made:
+            kwargs = {"seconds": 3.0, "width": 160, "height": 120, "fps": 25, **kwargs}
+            made[name] = clipgen.write_clip(media_dir / name, **kwargs)
+        return made[name]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def duet(make_clip):
+    """The common test clip: two instruments, stereo 44.1 kHz, 8 s (two analysis windows)."""
+    return make_clip("duet.mp4", seconds=8.0, width=320, height=180)

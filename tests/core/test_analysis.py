@@ -1,0 +1,67 @@
+"""Whole-clip analysis: windows, cache, cancellation, sound maps."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pixelplayer_blender.core import soundmap
+from pixelplayer_blender.core.analysis import plan_windows
+from pixelplayer_blender.core.config import PRESETS
+from pixelplayer_blender.core.errors import Cancelled, PixelPlayerError
+from pixelplayer_blender.core.separator import Separator
+
+
+@pytest.fixture(scope="module")
+def separator(tmp_path_factory):
+    return Separator(cache_dir=tmp_path_factory.mktemp("analysis-cache"))
+
+
+def test_windows_cover_the_clip_with_half_overlap():
+    config = PRESETS["lite"]
+    for samples in (11025, config.window_samples, 10 * config.window_samples + 17):
+        starts = plan_windows(samples, config)
+        assert starts[0] == 0 and starts[-1] + config.window_samples >= samples
+        assert np.all(np.diff(starts) == config.window_samples // 2)
+
+
+def test_analysis_is_cached_and_reused(separator, duet):
+    steps = []
+    first = separator.analyze(duet.path, progress=lambda f, m: steps.append(f))
+    assert steps == sorted(steps) and steps[-1] == 1.0
+    assert first.windows == 2  # 8 s = two 50 %-overlapping windows of 5.94 s
+    assert first.frame_times.shape == (2, 3)
+    assert first.features.shape[:3] == (2, 3, first.config.k)
+    second = separator.analyze(duet.path)
+    assert isinstance(second.components, np.memmap)  # read back from disk, no network pass
+    assert np.array_equal(first.components, second.components)
+    assert np.array_equal(first.sound_maps, second.sound_maps)
+    assert len(list(separator.cache_dir.iterdir())) == 1
+
+
+def test_cancel_leaves_nothing_behind(tmp_path, duet):
+    sep = Separator(cache_dir=tmp_path / "cache")
+    with pytest.raises(Cancelled):
+        sep.analyze(duet.path, cancel=lambda: True)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_sound_map_and_png(separator, duet, tmp_path):
+    analysis = separator.analyze(duet.path)
+    smap = analysis.sound_map(4.0)
+    assert smap.dtype == np.float32 and smap.ndim == 2 and 0 <= smap.min() and smap.max() <= 1
+    png = soundmap.export_png(analysis, 4.0, tmp_path / "map.png")
+    with Image.open(png) as im:
+        assert im.size == (duet.width, duet.height) and im.mode == "RGB"
+
+
+@pytest.mark.parametrize("kind", ["short", "silent-video", "no-audio"])
+def test_unusable_clips(separator, make_clip, kind):
+    clip = {
+        "short": lambda: make_clip("short.mp4", seconds=0.6),
+        "silent-video": lambda: make_clip("noaudio.mp4", audio=False),
+        "no-audio": lambda: make_clip("novideo.mkv", video=False),
+    }[kind]()
+    expected = {"short": "at least 1 s", "silent-video": "no audio stream", "no-audio": "no video stream"}[kind]
+    with pytest.raises(PixelPlayerError, match=expected):
+        separator.analyze(clip.path)

@@ -1,0 +1,46 @@
+"""The spectral front-end and the native-rate STFT."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pixelplayer_blender.core.config import PRESETS
+from pixelplayer_blender.core.spectral import FrontEnd, NativeSTFT, log_row_of_fraction
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100, 96000])
+def test_native_stft_reconstructs_perfectly_in_blocks(rate):
+    stft = NativeSTFT(rate, 1022 / 11025)
+    audio = torch.randn(3, rate + 1234)
+    frames = stft.frames(audio.shape[1])
+    whole = stft.analyse(audio, 0, frames)
+    assert whole.shape == (3, frames, stft.bins)
+    out = torch.zeros(3, (frames + 1) * stft.hop)
+    for first in range(0, frames, 7):
+        block = stft.analyse(audio, first, min(first + 7, frames))
+        assert torch.equal(block, whole[:, first: first + 7])
+        stft.overlap_add(block, out, first)
+    assert torch.allclose(out[:, stft.hop: stft.hop + audio.shape[1]], audio, atol=1e-5)
+
+
+def test_native_window_matches_the_model_window():
+    assert NativeSTFT(48000, 1022 / 11025).n_fft == 4096
+    assert NativeSTFT(11025, 1022 / 11025).n_fft == 1024
+    assert NativeSTFT(8000, 1022 / 11025).n_fft == 1024
+
+
+def test_log_frequency_warp_is_the_papers():
+    config = PRESETS["tiny"]
+    front = FrontEnd(config)
+    rows = config.log_bins
+    # Row v samples the linear spectrum at (21**(v/(rows-1)) - 1) / 20 of Nyquist; the inverse maps back.
+    u = (21.0 ** (np.arange(rows) / (rows - 1)) - 1) / 20
+    assert np.allclose(log_row_of_fraction(u, rows), np.arange(rows))
+    assert torch.allclose(front.warp.sum(1), torch.ones(rows))
+    # A pure tone lights up the rows around its frequency only.
+    t = torch.arange(config.window_samples) / config.sample_rate
+    mag = front.magnitude(torch.sin(2 * torch.pi * 1000.0 * t)[None])
+    assert mag.shape == (1, 1, rows, config.frames)
+    peak = int(mag[0, 0].mean(1).argmax())
+    assert abs(peak - log_row_of_fraction(1000.0 / (config.sample_rate / 2), rows)) < 2

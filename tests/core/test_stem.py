@@ -1,0 +1,107 @@
+"""Isolation: native rate, channels and length; exact consistency; sharing; following."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pixelplayer_blender.core import media
+from pixelplayer_blender.core.analysis import Analysis
+from pixelplayer_blender.core.config import PRESETS
+from pixelplayer_blender.core.errors import PixelPlayerError
+from pixelplayer_blender.core.separator import Separator
+from pixelplayer_blender.core.stem import NativeGrid, Point, Region, apply_masks, follow, model_masks
+
+
+@pytest.fixture(scope="module")
+def separator(tmp_path_factory):
+    return Separator(cache_dir=tmp_path_factory.mktemp("stem-cache"))
+
+
+def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(reference**2) / max(np.sum((reference - estimate) ** 2), 1e-30)))
+
+
+@pytest.mark.parametrize("name,codec,rate,channels", [
+    ("iso-aac-44k-stereo.mp4", "aac", 44100, 2),
+    ("iso-aac-96k-mono.mov", "aac", 96000, 1),
+    ("iso-flac-8k-51.mkv", "flac", 8000, 6),
+    ("iso-opus-48k-stereo.webm", "libopus", 48000, 2),
+    ("iso-mp3-22k-mono.avi", "libmp3lame", 22050, 1),
+])
+def test_sources_keep_the_source_format_and_add_back(separator, make_clip, name, codec, rate, channels):
+    clip = make_clip(name, audio_codec=codec, sample_rate=rate, channels=channels, seconds=7.0)
+    analysis = separator.analyze(clip.path)
+    original = media.decode_audio(clip.path)
+    result = separator.isolate(analysis, [Point(*clip.point(0)), Region(0, 0, clip.width / 2, clip.height / 2)])
+    assert result.sample_rate == rate
+    assert len(result.sources) == 2
+    for stem in result.sources:
+        assert stem.audio.shape == original.shape and stem.audio.dtype == np.float32
+        assert "untrained" in stem.label
+    assert result.residual.shape == original.shape
+    total = sum(s.audio for s in result.sources) + result.residual
+    assert snr_db(original, total) > 40
+
+
+def test_masks_of_simultaneous_queries_never_exceed_the_mixture(separator, duet):
+    analysis = separator.analyze(duet.path)
+    queries = [Point(*duet.point(0)), Point(*duet.point(0)), Point(*duet.point(1)), Region(0, 0, 100, 100)]
+    from pixelplayer_blender.core.stem import query_feature
+    followed = [follow(analysis, query_feature(analysis, q)) for q in queries]
+    masks = model_masks(separator.model, analysis, [m for m, _ in followed], [p for _, p in followed])
+    assert masks.shape == (4, analysis.config.log_bins, analysis.model_frames)
+    assert masks.min() >= 0 and masks.sum(0).max() <= 1 + 1e-5
+
+
+def test_full_band_application(separator, duet):
+    analysis = separator.analyze(duet.path)
+    original = analysis.audio()
+    ones = torch.ones(1, analysis.config.log_bins, analysis.model_frames)
+    assert snr_db(original, apply_masks(analysis, ones)[0]) > 60
+    # Complementary masks split the mixture exactly, high band included.
+    half = torch.rand(1, analysis.config.log_bins, analysis.model_frames)
+    a, b = apply_masks(analysis, torch.cat([half, 1 - half]))
+    assert snr_db(original, a + b) > 60
+    # Above the model's Nyquist, native bins carry the mean mask of the top octave.
+    grid = NativeGrid(analysis)
+    masks = torch.zeros(1, analysis.config.log_bins, analysis.model_frames)
+    masks[:, grid.top] = 0.5
+    native = grid(masks, 0, 10)
+    freqs = np.arange(analysis.stft.bins) * analysis.stft.sample_rate / analysis.stft.n_fft
+    above = torch.from_numpy(freqs > analysis.config.sample_rate / 2)
+    assert torch.allclose(native[..., above], torch.tensor(0.5))
+    assert native[..., torch.from_numpy(freqs < 1000)].max() == 0
+
+
+def test_queries_outside_the_frame(separator, duet):
+    analysis = separator.analyze(duet.path)
+    for bad in (Point(duet.width, 10), Point(-1, 10), Region(10, 10, 10, 50), Region(0, 0, duet.width + 1, 10)):
+        with pytest.raises(PixelPlayerError, match="outside|empty"):
+            separator.isolate(analysis, [bad])
+
+
+def _synthetic_analysis(features: np.ndarray) -> Analysis:
+    """An analysis with hand-made features (no model) to test query following."""
+    config = PRESETS["tiny"]
+    w, v = features.shape[:2]
+    info = media.MediaInfo(None, "none", 30.0, 0, media.VideoInfo(80, 80, 25.0, "none"),
+                           media.AudioInfo(11025, 1, "mono", "none"))
+    return Analysis(info, config, "key", False, w * config.window_samples // 2,
+                    np.zeros((w, v)), np.zeros((w, config.k, config.log_bins, config.frames), np.float16),
+                    features.astype(np.float16), np.zeros(features.shape[:2] + features.shape[3:], np.float16))
+
+
+def test_a_query_follows_its_instrument_and_fades_when_it_leaves():
+    k, size = PRESETS["tiny"].k, 8
+    rng = np.random.default_rng(0)
+    features = rng.uniform(0.0, 0.2, (4, 3, k, size, size))
+    violin = np.zeros(k)
+    violin[:3] = 1.0
+    features[0, :, :, 2, 2] = violin  # starts top-left...
+    features[1, :, :, 4, 4] = violin
+    features[2, :, :, 6, 5] = violin  # ...moves away; window 3: gone
+    analysis = _synthetic_analysis(features)
+    matched, presence = follow(analysis, violin.astype(np.float32))
+    assert torch.allclose(matched[:3], torch.tensor(violin, dtype=torch.float32).expand(3, -1), atol=1e-3)
+    assert presence[:3].min() == 1 and presence[3] < 0.1
