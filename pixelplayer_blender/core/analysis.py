@@ -95,7 +95,7 @@ class Analysis:
 
     def sound_map(self, t: float) -> np.ndarray:
         """``(h, w)`` float32 map in [0, 1] of where the sound comes from at time ``t``."""
-        return self.sound_maps[self.nearest_frame(t)].astype(np.float32)
+        return np.asarray(self.sound_maps[self.nearest_frame(t)], np.float32)
 
     def feature_map(self, t: float) -> np.ndarray:
         """``(K, h, w)`` per-pixel features of the frame analysed closest to time ``t``."""
@@ -167,7 +167,8 @@ def _save(directory: Path, analysis: Analysis) -> None:
 def _load(directory: Path, info: media.MediaInfo, key: str) -> Analysis | None:
     try:
         meta = json.loads((directory / "meta.json").read_text())
-        arrays = {n: np.load(directory / f"{n}.npy", mmap_mode="r")
+        # Copy-on-write maps: pages load on demand, and torch can view them without copying.
+        arrays = {n: np.load(directory / f"{n}.npy", mmap_mode="c")
                   for n in ("components", "features", "sound_maps", "frame_times")}
     except (OSError, ValueError):
         return None

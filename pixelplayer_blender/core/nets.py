@@ -70,7 +70,7 @@ class LiteVideoNet(nn.Module):
 class AudioUNet(nn.Module):
     """The paper's U-Net: 4x4 stride-2 convolutions down, upsample + 3x3 convolutions up, skip links."""
 
-    def __init__(self, k: int, levels: int = 7, width: int = 64) -> None:
+    def __init__(self, k: int, levels: int = 7, width: int = 64, final_kernel: int = 3) -> None:
         super().__init__()
         chans = [width * min(2 ** i, 8) for i in range(levels)]
         self.bn0 = nn.BatchNorm2d(1)
@@ -84,8 +84,9 @@ class AudioUNet(nn.Module):
         for i in reversed(range(levels)):
             cin = chans[i] if i == levels - 1 else 2 * chans[i]
             cout = k if i == 0 else chans[i - 1]
+            kernel = final_kernel if i == 0 else 3
             layers = [nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                      nn.Conv2d(cin, cout, 3, 1, 1, bias=i == 0)]
+                      nn.Conv2d(cin, cout, kernel, 1, kernel // 2, bias=i == 0)]
             if i > 0:
                 layers += [nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
             self.up.append(nn.Sequential(*layers))
@@ -125,7 +126,7 @@ class PixelPlayerNet(nn.Module):
         if video is None:
             raise ValueError(f"unknown video net {config.video_net!r}")
         self.video = video(config.k, config.video_width)
-        self.audio = AudioUNet(config.k, config.unet_levels, config.unet_width)
+        self.audio = AudioUNet(config.k, config.unet_levels, config.unet_width, config.unet_final_kernel)
         self.synth = Synthesizer(config.k)
         self.label_head = nn.Linear(config.k, len(config.labels)) if config.labels else None
         self.register_buffer("pixel_mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))

@@ -111,7 +111,7 @@ def follow(analysis: Analysis, feature: np.ndarray) -> tuple[torch.Tensor, torch
     that distance with the query's distance from the window's background (the median
     pixel): 1 for an exact match, 0 when the best pixel is no closer than background.
     """
-    feats = torch.from_numpy(np.asarray(analysis.features, np.float32)).amax(1).flatten(2)  # (W, K, h*w)
+    feats = torch.from_numpy(analysis.features).float().amax(1).flatten(2)  # (W, K, h*w)
     q = torch.from_numpy(feature)[None, :, None]
     dist = (feats - q).norm(dim=1)  # (W, h*w)
     best, idx = dist.min(1)
@@ -139,8 +139,8 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
     feats = torch.stack(matched, 1)  # (W, Q, K)
     gains = torch.stack(presence, 1)  # (W, Q)
     for w in range(analysis.windows):
-        comps = torch.from_numpy(np.asarray(analysis.components[w], np.float32))
-        logits = torch.einsum("qk,kft->qft", feats[w] * net.synth.scale, comps) + net.synth.bias
+        comps = torch.from_numpy(analysis.components[w]).float().view(config.k, -1)
+        logits = ((feats[w] * net.synth.scale) @ comps + net.synth.bias).view(-1, config.log_bins, t)
         out[:, :, w * hop: w * hop + t] += torch.sigmoid(logits) * (gains[w][:, None, None] * fade)
         weight[w * hop: w * hop + t] += fade
     out /= weight
