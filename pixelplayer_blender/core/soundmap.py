@@ -19,25 +19,25 @@ def colourise(values: np.ndarray) -> np.ndarray:
     return RAMP[lo] + (RAMP[lo + 1] - RAMP[lo]) * (x - lo)[..., None]
 
 
-def overlay(frame: np.ndarray, sound_map: np.ndarray, scale: float) -> np.ndarray:
-    """Blend the map (upsampled to the frame) over an RGB frame; ``scale`` maps sound-map values to [0, 1]."""
+def overlay(frame: np.ndarray, sound_map: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Blend the map (upsampled to the frame) over an RGB frame; ``[low, high]`` is stretched to [0, 1]."""
     from PIL import Image
 
     h, w = frame.shape[:2]
     big = np.asarray(Image.fromarray(sound_map.astype(np.float32)).resize((w, h), Image.BICUBIC))
-    heat = np.clip(big / max(scale, 1e-8), 0, 1)
+    heat = np.clip((big - low) / max(high - low, 1e-8), 0, 1)
     alpha = 0.75 * heat[..., None]
     return (frame * (1 - alpha) + colourise(heat) * alpha).astype(np.uint8)
 
 
 def export_png(analysis: Analysis, t: float, path: str | Path) -> Path:
-    """Write the frame at time ``t`` with its sound map overlaid (scaled to the clip's loudest pixel)."""
+    """Write the frame at time ``t`` with its sound map overlaid, scaled to the clip's quietest and loudest pixels."""
     from PIL import Image
 
     path = Path(path)
     with media.FrameReader(analysis.info.path) as reader:
         frame = reader.frame_at(t)
-    scale = float(np.max(analysis.sound_maps))
+    low, high = float(np.min(analysis.sound_maps)), float(np.max(analysis.sound_maps))
     with media.atomic_path(path) as tmp:
-        Image.fromarray(overlay(frame, analysis.sound_map(t), scale)).save(tmp, format="PNG")
+        Image.fromarray(overlay(frame, analysis.sound_map(t), low, high)).save(tmp, format="PNG")
     return path
