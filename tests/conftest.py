@@ -12,10 +12,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import clipgen  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Analyses never touch the user's cache."""
-    monkeypatch.setenv("PIXELPLAYER_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_caches(tmp_path_factory):
+    """Analyses and rendered notes never touch the user's caches (set before any other fixture runs)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PIXELPLAYER_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        mp.setenv("PIXELPLAYER_DATA_CACHE", str(tmp_path_factory.getbasetemp() / "notes"))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -61,25 +61,27 @@ def blender_path(path: Path) -> str:
 
 
 @bpy.app.handlers.persistent
-def move_unsaved_stems(*_args) -> None:
-    """After a save, move stems waiting in the temporary folder to the stem folder and relink them."""
+def move_unsaved_stems(filepath: str, *_args) -> None:
+    """Before an unsaved .blend's first save, move its waiting stems to the stem folder and relink them."""
     waiting = unsaved_folder()
     sounds = [s for s in bpy.data.sounds if Path(bpy.path.abspath(s.filepath)).parent == waiting]
     if not sounds:
         return
-    target = folder(bpy.context)
+    setting = prefs.get().stem_folder or "//pixelplayer/"
+    blend_dir = Path(filepath).parent
+    target = blend_dir / setting[2:] if setting.startswith("//") else Path(bpy.path.abspath(setting))
+    target.mkdir(parents=True, exist_ok=True)
     for sound in sounds:
         source = Path(bpy.path.abspath(sound.filepath))
         if source.is_file():
             shutil.move(source, target / source.name)
-        sound.filepath = blender_path(target / source.name)
-    bpy.ops.wm.save_mainfile()
+        sound.filepath = bpy.path.relpath(str(target / source.name), start=str(blend_dir))
 
 
 def register() -> None:
-    bpy.app.handlers.save_post.append(move_unsaved_stems)
+    bpy.app.handlers.save_pre.append(move_unsaved_stems)
 
 
 def unregister() -> None:
-    if move_unsaved_stems in bpy.app.handlers.save_post:
-        bpy.app.handlers.save_post.remove(move_unsaved_stems)
+    if move_unsaved_stems in bpy.app.handlers.save_pre:
+        bpy.app.handlers.save_pre.remove(move_unsaved_stems)

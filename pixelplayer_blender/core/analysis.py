@@ -78,15 +78,19 @@ class Analysis:
             self._audio = media.decode_audio(self.info.path)
         return self._audio
 
-    def spectrum(self, first: int, last: int) -> torch.Tensor:
-        """Native STFT frames ``[first, last)``, ``(C, frames, bins)``; kept in memory when small enough."""
+    def prepare(self) -> None:
+        """Decode the audio and keep its native STFT if it fits :data:`SPECTRUM_BUDGET`: clicks then start at once."""
         stft, audio = self.stft, torch.from_numpy(self.audio())
-        if self._spectrum is None:
-            frames = stft.frames(audio.shape[1])
-            if frames * stft.bins * audio.shape[0] * 8 > SPECTRUM_BUDGET:
-                return stft.analyse(audio, first, last)
+        frames = stft.frames(audio.shape[1])
+        if self._spectrum is None and frames * stft.bins * audio.shape[0] * 8 <= SPECTRUM_BUDGET:
             self._spectrum = stft.analyse(audio, 0, frames)
-        return self._spectrum[:, first:last]
+
+    def spectrum(self, first: int, last: int) -> torch.Tensor:
+        """Native STFT frames ``[first, last)``, ``(C, frames, bins)``."""
+        self.prepare()
+        if self._spectrum is not None:
+            return self._spectrum[:, first:last]
+        return self.stft.analyse(torch.from_numpy(self.audio()), first, last)
 
     def nearest_frame(self, t: float) -> tuple[int, int]:
         """(window, frame) indices of the analysed frame closest to time ``t``."""
@@ -226,8 +230,9 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
     progress(0.8, "video network")
     features = _video_pass(net, frames, device)
     features = features.view(*frame_times.shape, *features.shape[1:])
-    with torch.no_grad():
-        maps = _sound_maps(net, features, pooled, mix)
+    with torch.no_grad():  # in chunks of windows: the per-pixel masks are large
+        maps = torch.cat([_sound_maps(net, features[i: i + 16], pooled[i: i + 16], mix[i: i + 16])
+                          for i in range(0, len(starts), 16)])
     result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
                       components, features.half().cpu().numpy(), maps.half().cpu().numpy(), audio)
     if cancel():
@@ -235,7 +240,7 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
     progress(0.9, "caching")
     _save(cache_dir / key, result)
     progress(0.95, "spectrum")
-    result.spectrum(0, 0)  # computes and keeps the native STFT, so the first click is fast
+    result.prepare()
     progress(1.0, "done")
     return result
 

@@ -90,14 +90,38 @@ def decode_audio(path: str | Path, sample_rate: int | None = None, mono: bool = 
         cc = stream.codec_context
         resampler = av.AudioResampler(format="fltp", layout="mono" if mono else cc.layout,
                                       rate=sample_rate or cc.sample_rate)
+        rate = sample_rate or cc.sample_rate
+        seconds = float(stream.duration * stream.time_base) if stream.duration else (c.duration or 0) / av.time_base
+        out = _Growing(1 if mono else cc.channels, int(seconds * rate) + rate)
         try:
-            chunks = [f.to_ndarray() for frame in c.decode(stream) for f in resampler.resample(frame)]
+            for frame in c.decode(stream):
+                for f in resampler.resample(frame):
+                    out.append(f.to_ndarray())
         except av.error.FFmpegError as e:
             raise PixelPlayerError(f"cannot decode the audio of {path}: corrupt or truncated ({e.strerror})") from None
-        chunks += [f.to_ndarray() for f in resampler.resample(None)]
-    if not chunks:
+        for f in resampler.resample(None):
+            out.append(f.to_ndarray())
+    if out.size == 0:
         raise PixelPlayerError(f"{path}: the audio stream holds no samples")
-    return np.concatenate(chunks, axis=1)
+    return out.array()
+
+
+class _Growing:
+    """A ``(channels, n)`` float32 buffer filled block by block, sized ahead to avoid a second full copy."""
+
+    def __init__(self, channels: int, capacity: int) -> None:
+        self.data = np.empty((channels, capacity), np.float32)
+        self.size = 0
+
+    def append(self, block: np.ndarray) -> None:
+        n = block.shape[1]
+        if self.size + n > self.data.shape[1]:
+            self.data = np.concatenate([self.data[:, : self.size], np.empty_like(self.data)], axis=1)
+        self.data[:, self.size: self.size + n] = block
+        self.size += n
+
+    def array(self) -> np.ndarray:
+        return self.data[:, : self.size]
 
 
 def resample(audio: np.ndarray, rate: int, layout: str, new_rate: int, mono: bool = False) -> np.ndarray:

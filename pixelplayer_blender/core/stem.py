@@ -221,7 +221,9 @@ def isolate(model: LoadedModel, analysis: Analysis, queries: list[Query]) -> Sep
     masks = model_masks(model, analysis, matched, presence)
     audio = analysis.audio()
     sources = apply_masks(analysis, masks)
-    residual = audio - np.sum(sources, axis=0)
+    residual = audio.copy()
+    for source in sources:
+        residual -= source
     stems = []
     for i, (q, m, p, src) in enumerate(zip(queries, matched, presence, sources)):
         pooled = (m * p[:, None]).sum(0) / p.sum().clamp_min(1e-6)
