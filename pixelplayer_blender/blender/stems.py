@@ -10,9 +10,10 @@ from pathlib import Path
 import bpy
 
 from . import prefs
+from .strips import UserError
 
 
-class StemFolderError(RuntimeError):
+class StemFolderError(UserError):
     """The stem folder cannot be used; the message says why."""
 
 

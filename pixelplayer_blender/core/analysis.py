@@ -49,7 +49,7 @@ class Analysis:
     trained: bool
     model_samples: int  # length of the clip at the model rate
     frame_times: np.ndarray  # (W, V) seconds of the frames each window saw
-    components: np.ndarray  # (W, K, F, T) float16 audio components
+    components: "ComponentStore | np.ndarray"  # (W, K, F, T) float16 audio components, indexed by window
     features: np.ndarray  # (W, V, K, h, w) float16 per-pixel features
     sound_maps: np.ndarray  # (W, V, h, w) float16 fraction of the mixture each pixel claims
     _audio: np.ndarray | None = field(default=None, repr=False)
@@ -154,29 +154,51 @@ def _read_frames(path: Path, times: np.ndarray, size: int, stop: threading.Event
     return frames
 
 
-def _save(directory: Path, analysis: Analysis) -> None:
-    tmp = directory.with_name(f"{directory.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name in ("components", "features", "sound_maps", "frame_times"):
-        np.save(tmp / f"{name}.npy", getattr(analysis, name))
-    meta = {"config": analysis.config.to_dict(), "trained": analysis.trained, "model_samples": analysis.model_samples}
-    (tmp / "meta.json").write_text(json.dumps(meta))
-    try:
-        tmp.rename(directory)
-    except OSError:  # another process cached the same clip meanwhile
-        shutil.rmtree(tmp, ignore_errors=True)
+class ComponentStore:
+    """The ``(W, K, F, T)`` float16 components of an analysis: an ``.npy`` file read a window at a time.
+
+    Reads go through the page cache rather than a memory map, so the components of a
+    long clip never count against the process's memory.
+    """
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            self.shape, _, self.dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                                         else np.lib.format.read_array_header_2_0(f))
+            self.offset = f.tell()
+        self.path = path
+        self.window_bytes = int(np.prod(self.shape[1:])) * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, window: int) -> np.ndarray:
+        buf = bytearray(self.window_bytes)
+        with open(self.path, "rb", buffering=0) as f:
+            f.seek(self.offset + window * self.window_bytes)
+            f.readinto(buf)
+        return np.frombuffer(buf, self.dtype).reshape(self.shape[1:])
+
+    @staticmethod
+    def header(f, shape: tuple[int, ...]) -> None:
+        """Start an ``.npy`` file whose float16 data the caller then appends window by window."""
+        np.lib.format.write_array_header_1_0(f, {"descr": np.dtype(np.float16).str, "fortran_order": False,
+                                                 "shape": shape})
+
+
+ARRAYS = ("features", "sound_maps", "frame_times")
 
 
 def _load(directory: Path, info: media.MediaInfo, key: str) -> Analysis | None:
     try:
         meta = json.loads((directory / "meta.json").read_text())
-        # Copy-on-write maps: pages load on demand, and torch can view them without copying.
-        arrays = {n: np.load(directory / f"{n}.npy", mmap_mode="c")
-                  for n in ("components", "features", "sound_maps", "frame_times")}
+        arrays = {n: np.load(directory / f"{n}.npy") for n in ARRAYS}
+        components = ComponentStore(directory / "components.npy")
     except (OSError, ValueError):
         return None
-    return Analysis(info, ModelConfig.from_dict(meta["config"]), key, meta["trained"], meta["model_samples"], **arrays)
+    return Analysis(info, ModelConfig.from_dict(meta["config"]), key, meta["trained"], meta["model_samples"],
+                    components=components, **arrays)
 
 
 def _sound_maps(net, features: torch.Tensor, comps: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
@@ -206,10 +228,25 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
         progress(1.0, "cached")
         return cached
 
+    tmp = cache_dir / f"{key}.tmp{os.getpid()}"
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    except OSError as e:
+        raise PixelPlayerError(f"cannot write the analysis cache in {cache_dir}: {e.strerror or e}") from None
+    try:
+        return _analyze(model, info, key, tmp, progress, cancel)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, progress: Progress,
+             cancel: Callable[[], bool]) -> Analysis:
+    """A fresh analysis, written to ``tmp`` and then moved into the cache under ``key``."""
     net, config = model.net, model.net.config
     device = next(net.parameters()).device
     progress(0.01, "decoding audio")
-    audio = media.decode_audio(path)
+    audio = media.decode_audio(info.path)
     mono = media.resample(audio, info.audio.sample_rate, info.audio.layout, config.sample_rate, mono=True)[0]
     starts = plan_windows(mono.size, config)
     frame_times = plan_frames(starts, config, info)
@@ -218,27 +255,35 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
 
     stop = threading.Event()
     with ThreadPoolExecutor(1) as pool:
-        frames_job = pool.submit(_read_frames, path, frame_times.ravel(), config.image_size, stop)
+        frames_job = pool.submit(_read_frames, info.path, frame_times.ravel(), config.image_size, stop)
         try:
-            components, pooled, mix = _audio_pass(net, config, padded, starts, device, progress, cancel)
+            with open(tmp / "components.npy", "wb") as store:
+                pooled, mix = _audio_pass(net, config, padded, starts, store, device, progress, cancel)
             progress(0.75, "reading frames")
             frames = frames_job.result()
         finally:
             stop.set()
-        if cancel():
-            raise Cancelled()
     progress(0.8, "video network")
     features = _video_pass(net, frames, device)
     features = features.view(*frame_times.shape, *features.shape[1:])
     with torch.no_grad():  # in chunks of windows: the per-pixel masks are large
         maps = torch.cat([_sound_maps(net, features[i: i + 16], pooled[i: i + 16], mix[i: i + 16])
                           for i in range(0, len(starts), 16)])
-    result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
-                      components, features.half().cpu().numpy(), maps.half().cpu().numpy(), audio)
     if cancel():
         raise Cancelled()
     progress(0.9, "caching")
-    _save(cache_dir / key, result)
+    arrays = {"features": features.half().numpy(), "sound_maps": maps.half().numpy(), "frame_times": frame_times}
+    for name, array in arrays.items():
+        np.save(tmp / f"{name}.npy", array)
+    meta = {"config": config.to_dict(), "trained": model.trained, "model_samples": int(mono.size)}
+    (tmp / "meta.json").write_text(json.dumps(meta))
+    final = tmp.with_name(key)
+    try:
+        tmp.rename(final)
+    except OSError:  # another process cached the same clip meanwhile: theirs is identical
+        pass
+    result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
+                      ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"], audio)
     progress(0.95, "spectrum")
     result.prepare()
     progress(1.0, "done")
@@ -246,12 +291,12 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
 
 
 @torch.no_grad()
-def _audio_pass(net, config: ModelConfig, padded: np.ndarray, starts: np.ndarray, device, progress: Progress,
-                cancel: Callable[[], bool]) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
-    """Components of every window, plus pooled components and mixture for the sound maps."""
+def _audio_pass(net, config: ModelConfig, padded: np.ndarray, starts: np.ndarray, store, device,
+                progress: Progress, cancel: Callable[[], bool]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Components of every window, appended to ``store``; returns pooled components and mixture for the sound maps."""
     front = FrontEnd(config)
     n = starts.size
-    components = np.empty((n, config.k, config.log_bins, config.frames), np.float16)
+    ComponentStore.header(store, (n, config.k, config.log_bins, config.frames))
     pooled = torch.empty(n, config.k, POOLED[0] * POOLED[1])
     mix = torch.empty(n, POOLED[0] * POOLED[1])
     for b in range(0, n, BATCH):
@@ -261,11 +306,11 @@ def _audio_pass(net, config: ModelConfig, padded: np.ndarray, starts: np.ndarray
         wav = torch.from_numpy(np.stack([padded[s: s + config.window_samples] for s in idx])).to(device)
         mag = front.magnitude(wav)
         comps = net.components(front.network_input(mag))
-        components[b: b + len(idx)] = comps.half().cpu().numpy()
+        store.write(comps.half().cpu().numpy().tobytes())
         pooled[b: b + len(idx)] = torch.nn.functional.adaptive_avg_pool2d(comps, POOLED).flatten(2).float().cpu()
         mix[b: b + len(idx)] = torch.nn.functional.adaptive_avg_pool2d(mag, POOLED).flatten(1).cpu()
         progress(0.05 + 0.7 * (b + len(idx)) / n, "audio network")
-    return components, pooled, mix
+    return pooled, mix
 
 
 @torch.no_grad()

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from pixelplayer_blender.core import soundmap
-from pixelplayer_blender.core.analysis import plan_windows
+from pixelplayer_blender.core.analysis import ComponentStore, plan_windows
 from pixelplayer_blender.core.config import PRESETS
 from pixelplayer_blender.core.errors import Cancelled, PixelPlayerError
 from pixelplayer_blender.core.separator import Separator
@@ -33,8 +33,11 @@ def test_analysis_is_cached_and_reused(separator, duet):
     assert first.frame_times.shape == (2, 3)
     assert first.features.shape[:3] == (2, 3, first.config.k)
     second = separator.analyze(duet.path)
-    assert isinstance(second.components, np.memmap)  # read back from disk, no network pass
-    assert np.array_equal(first.components, second.components)
+    # Both read their components from the cache file, window by window: nothing large stays in memory.
+    assert isinstance(first.components, ComponentStore) and isinstance(second.components, ComponentStore)
+    assert second.components.shape == (2, first.config.k, first.config.log_bins, first.config.frames)
+    assert np.array_equal(first.components[1], second.components[1])
+    assert np.array_equal(first.features, second.features)
     assert np.array_equal(first.sound_maps, second.sound_maps)
     assert len(list(separator.cache_dir.iterdir())) == 1
 
@@ -44,6 +47,13 @@ def test_cancel_leaves_nothing_behind(tmp_path, duet):
     with pytest.raises(Cancelled):
         sep.analyze(duet.path, cancel=lambda: True)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_unwritable_cache_is_a_clear_error(tmp_path, duet):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(PixelPlayerError, match="cannot write the analysis cache"):
+        Separator(cache_dir=blocker / "cache").analyze(duet.path)
 
 
 def test_sound_map_and_png(separator, duet, tmp_path):
