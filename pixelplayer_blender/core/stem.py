@@ -105,19 +105,22 @@ def query_feature(analysis: Analysis, query: Query) -> np.ndarray:
 
 
 def follow(analysis: Analysis, feature: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per window: the best-matching pixel feature ``(W, K)`` and the match strength ``(W,)`` in [0, 1].
+    """Per window: the matched pixel's feature ``(W, K)`` and the match strength ``(W,)`` in [0, 1].
 
-    The match is the pixel nearest the query in feature space.  Its strength compares
-    that distance with the query's distance from the window's background (the median
-    pixel): 1 for an exact match, 0 when the best pixel is no closer than background.
+    The match is the pixel, in any of the window's frames, nearest the query in feature
+    space; the synthesizer then gets that pixel's feature max-pooled over the window's
+    frames, as in training.  The strength compares the match distance with the query's
+    distance from the window's background (its median pixel): 1 for an exact match,
+    0 when the best pixel is no closer than background.
     """
-    feats = torch.from_numpy(analysis.features).float().amax(1).flatten(2)  # (W, K, h*w)
+    frames = torch.from_numpy(analysis.features).float()  # (W, V, K, h, w)
+    w, v, k, h, wd = frames.shape
+    pixels = frames.permute(0, 2, 1, 3, 4).reshape(w, k, v * h * wd)
     q = torch.from_numpy(feature)[None, :, None]
-    dist = (feats - q).norm(dim=1)  # (W, h*w)
-    best, idx = dist.min(1)
-    background = feats.median(2).values  # (W, K)
-    spread = (background - q[..., 0]).norm(dim=1).clamp_min(1e-6)
-    matched = feats.gather(2, idx[:, None, None].expand(-1, feats.shape[1], 1))[..., 0]
+    best, idx = (pixels - q).norm(dim=1).min(1)
+    spread = (pixels.median(2).values - q[..., 0]).norm(dim=1).clamp_min(1e-6)
+    pooled = frames.amax(1).flatten(2)  # (W, K, h*w)
+    matched = pooled.gather(2, (idx % (h * wd))[:, None, None].expand(-1, k, 1))[..., 0]
     presence = ((1 - best / spread - MATCH_LOW) / (MATCH_HIGH - MATCH_LOW)).clamp(0, 1)
     return matched, presence
 
