@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import analyze, pick, prefs, stems
+from . import analyze, panel, pick, prefs, stems
 
-MODULES = (prefs, analyze, pick)
+MODULES = (prefs, analyze, pick, panel)
 
 
 def register() -> None:

@@ -4,16 +4,10 @@
   ``SequenceEditor.sequences``; 4.4+ call them ``Strip``/``MovieStrip``/``SoundStrip`` and add
   ``strips``; 5.0 has only ``strips``.
 - 5.0 edits the workspace's ``context.sequencer_scene``, which may differ from ``context.scene``.
-- ``new_effect`` takes ``frame_end`` before 5.0 and ``length`` from 5.0 on.
 """
 from __future__ import annotations
 
 import bpy
-
-VERSION: tuple[int, int, int] = bpy.app.version
-Strip = getattr(bpy.types, "Strip", None) or bpy.types.Sequence
-MovieStrip = getattr(bpy.types, "MovieStrip", None) or bpy.types.MovieSequence
-SoundStrip = getattr(bpy.types, "SoundStrip", None) or bpy.types.SoundSequence
 
 
 def sequencer_scene(context: bpy.types.Context) -> bpy.types.Scene | None:
@@ -30,12 +24,3 @@ def all_strips(editor: bpy.types.SequenceEditor):
     """Every strip, including those inside meta strips."""
     return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
 
-
-def new_effect(editor: bpy.types.SequenceEditor, name: str, type: str, channel: int,
-               frame_start: int, length: int, **inputs):
-    """Add an effect strip ``length`` frames long."""
-    strips = top_strips(editor)
-    if VERSION >= (5, 0, 0):
-        return strips.new_effect(name=name, type=type, channel=channel, frame_start=frame_start, length=length, **inputs)
-    return strips.new_effect(name=name, type=type, channel=channel, frame_start=frame_start,
-                             frame_end=frame_start + length, **inputs)

@@ -38,7 +38,7 @@ class PixelPlayerPreferences(bpy.types.AddonPreferences):
     threads: bpy.props.IntProperty(
         name="Threads", min=0, max=256, default=0, description="CPU threads for the model; 0 lets PyTorch decide")
     stem_folder: bpy.props.StringProperty(
-        name="Stem Folder", subtype="DIR_PATH", default="//pixelplayer/",
+        name="Stem Folder", subtype="DIR_PATH", default="//pixelplayer/", options={"PATH_SUPPORTS_BLEND_RELATIVE"},
         description="Where isolated audio is written; '//' is the .blend's folder "
                     "(an unsaved file uses a temporary folder, moved here on save)")
     torch_site_packages: bpy.props.StringProperty(

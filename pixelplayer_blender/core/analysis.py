@@ -14,6 +14,7 @@ import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -68,7 +69,7 @@ class Analysis:
     def model_frames(self) -> int:
         return (self.windows - 1) * self.window_hop + self.config.frames
 
-    @property
+    @cached_property
     def stft(self) -> NativeSTFT:
         return NativeSTFT(self.info.audio.sample_rate, self.config.n_fft / self.config.sample_rate)
 

@@ -23,7 +23,7 @@ from .spectral import log_row_of_fraction
 # Match strength (see ``follow``) below LOW means "instrument absent" (mask 0), above HIGH
 # present (mask 1), linear in between.
 MATCH_LOW, MATCH_HIGH = 0.3, 0.7
-BLOCK_FRAMES = 512  # native STFT frames per block when applying masks
+BLOCK_FRAMES = 128  # native STFT frames per block when applying masks (cache-sized)
 
 
 @dataclass(frozen=True)

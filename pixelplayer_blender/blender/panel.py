@@ -1,0 +1,61 @@
+"""The "PixelPlayer" tab in the sequencer sidebar, for the active movie strip."""
+from __future__ import annotations
+
+import os
+
+import bpy
+
+from . import compat, deps, prefs, session, strips
+
+
+def _movie(context):
+    scene = compat.sequencer_scene(context)
+    editor = scene.sequence_editor if scene else None
+    strip = editor.active_strip if editor else None
+    return (editor, strip) if strip is not None and strip.type == "MOVIE" else (editor, None)
+
+
+def _state(movie) -> str:
+    path = os.path.normpath(bpy.path.abspath(movie.filepath))
+    job = session.current.job
+    if job is not None and session.current.job_path == path:
+        return f"Analysing: {job.message} {job.fraction:.0%}"
+    if not os.path.isfile(path):
+        return "Media file missing"
+    return "Analysed" if path in session.current.analyses else "Not analysed"
+
+
+class SEQUENCER_PT_pixelplayer(bpy.types.Panel):
+    bl_space_type = "SEQUENCE_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "PixelPlayer"
+    bl_label = "PixelPlayer"
+
+    def draw(self, context) -> None:
+        layout = self.layout
+        for module in deps.missing():
+            layout.label(text=deps.ADVICE[module], icon="ERROR")
+        editor, movie = _movie(context)
+        if movie is None:
+            layout.label(text="Make a movie strip active", icon="INFO")
+            return
+        layout.label(text=_state(movie))
+        row = layout.row(align=True)
+        row.operator("sequencer.pixelplayer_analyze", icon="VIEWZOOM")
+        row.operator("sequencer.pixelplayer_pick", icon="EYEDROPPER")
+        made = strips.made_for(editor, movie, "pick") + strips.made_for(editor, movie, "rest")
+        if made:
+            box = layout.box()
+            for strip in made:
+                row = box.row(align=True)
+                row.prop(strip, "color_tag", text="", icon_only=True)
+                row.prop(strip, "name", text="")
+                row.prop(strip, "volume", text="Level", slider=True)
+                row.prop(strip, "mute", text="", icon="HIDE_ON" if strip.mute else "HIDE_OFF", emboss=False)
+        settings = prefs.get(context)
+        col = layout.column(align=True)
+        col.prop(settings, "device")
+        col.prop(settings, "stem_folder")
+
+
+CLASSES = (SEQUENCER_PT_pixelplayer,)
