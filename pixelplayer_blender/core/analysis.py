@@ -53,6 +53,7 @@ class Analysis:
     components: "ComponentStore | np.ndarray"  # (W, K, F, T) float16 audio components, indexed by window
     features: np.ndarray  # (W, V, K, h, w) float16 per-pixel features
     sound_maps: np.ndarray  # (W, V, h, w) float16 fraction of the mixture each pixel claims
+    cached: bool = False  # read back from the disk cache (no network pass was needed)
     _audio: np.ndarray | None = field(default=None, repr=False)
     _spectrum: torch.Tensor | None = field(default=None, repr=False)
 
@@ -199,7 +200,7 @@ def _load(directory: Path, info: media.MediaInfo, key: str) -> Analysis | None:
     except (OSError, ValueError):
         return None
     return Analysis(info, ModelConfig.from_dict(meta["config"]), key, meta["trained"], meta["model_samples"],
-                    components=components, **arrays)
+                    components=components, cached=True, **arrays)
 
 
 def _sound_maps(net, features: torch.Tensor, comps: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
@@ -284,7 +285,7 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, pro
     except OSError:  # another process cached the same clip meanwhile: theirs is identical
         pass
     result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
-                      ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"], audio)
+                      ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"], _audio=audio)
     progress(0.95, "spectrum")
     result.prepare()
     progress(1.0, "done")

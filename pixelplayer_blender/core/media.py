@@ -150,6 +150,9 @@ class FrameReader:
             raise PixelPlayerError(f"{self.path} has no video stream")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
+        if size is not None:
+            # Frames scaled down for a network do not need the deblocking filter: ~30 % faster decoding.
+            self._stream.codec_context.options = {"skip_loop_filter": "all"}
         self._frames: Iterator[av.VideoFrame] | None = None
         self._current: av.VideoFrame | None = None
         self._next: av.VideoFrame | None = None

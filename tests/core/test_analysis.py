@@ -33,6 +33,7 @@ def test_analysis_is_cached_and_reused(separator, duet):
     assert first.frame_times.shape == (2, 3)
     assert first.features.shape[:3] == (2, 3, first.config.k)
     second = separator.analyze(duet.path)
+    assert not first.cached and second.cached
     # Both read their components from the cache file, window by window: nothing large stays in memory.
     assert isinstance(first.components, ComponentStore) and isinstance(second.components, ComponentStore)
     assert second.components.shape == (2, first.config.k, first.config.log_bins, first.config.frames)
