@@ -44,3 +44,24 @@ def make_clip(media_dir):
 def duet(make_clip):
     """The common test clip: two instruments, stereo 44.1 kHz, 8 s (two analysis windows)."""
     return make_clip("duet.mp4", seconds=8.0, width=320, height=180)
+
+
+# Real media of every kind the core must read: (file name, audio codec, sample rate, channels).
+FORMATS = [
+    ("aac-44k-stereo.mp4", "aac", 44100, 2),
+    ("aac-96k-mono.mov", "aac", 96000, 1),
+    ("aac-48k-51.mp4", "aac", 48000, 6),
+    ("flac-8k-51.mkv", "flac", 8000, 6),
+    ("flac-16k-mono.mkv", "flac", 16000, 1),
+    ("pcm-96k-stereo.mkv", "pcm_s16le", 96000, 2),
+    ("opus-48k-stereo.webm", "libopus", 48000, 2),
+    ("mp3-22k-mono.avi", "libmp3lame", 22050, 1),
+    ("mp3-32k-stereo.avi", "libmp3lame", 32000, 2),
+]
+
+
+@pytest.fixture(scope="session", params=FORMATS, ids=[f[0] for f in FORMATS])
+def format_clip(request, make_clip):
+    """One 7 s clip (two analysis windows) per entry of :data:`FORMATS`."""
+    name, codec, rate, channels = request.param
+    return make_clip(name, audio_codec=codec, sample_rate=rate, channels=channels, seconds=7.0)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import analyze, panel, pick, prefs, stems
+from . import analyze, bake, instruments, panel, pick, prefs, preview, stems
 
-MODULES = (prefs, analyze, pick, panel)
+MODULES = (prefs, analyze, pick, instruments, bake, panel)
 
 
 def register() -> None:
@@ -14,9 +14,11 @@ def register() -> None:
             bpy.utils.register_class(cls)
     prefs.register()
     stems.register()
+    preview.register()
 
 
 def unregister() -> None:
+    preview.unregister()
     stems.unregister()
     for module in reversed(MODULES):
         for cls in reversed(module.CLASSES):

@@ -24,3 +24,22 @@ def all_strips(editor: bpy.types.SequenceEditor):
     """Every strip, including those inside meta strips."""
     return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
 
+
+
+def fcurve(id_data: bpy.types.ID, data_path: str, index: int = 0):
+    """The F-curve animating ``data_path`` of ``id_data``, if any.
+
+    4.4+ keep F-curves in the action slot's channel bag (5.0 only there); 4.2 in ``Action.fcurves``.
+    """
+    anim = id_data.animation_data
+    action = anim.action if anim else None
+    if action is None:
+        return None
+    try:
+        from bpy_extras.anim_utils import action_get_channelbag_for_slot
+    except ImportError:
+        curves = action.fcurves
+    else:
+        bag = action_get_channelbag_for_slot(action, anim.action_slot)
+        curves = bag.fcurves if bag else ()
+    return next((c for c in curves if c.data_path == data_path and c.array_index == index), None)

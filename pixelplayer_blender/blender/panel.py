@@ -5,7 +5,7 @@ import os
 
 import bpy
 
-from . import compat, deps, prefs, session, strips
+from . import compat, deps, instruments, prefs, session, strips
 
 
 def _movie(context):
@@ -43,19 +43,36 @@ class SEQUENCER_PT_pixelplayer(bpy.types.Panel):
         row = layout.row(align=True)
         row.operator("sequencer.pixelplayer_analyze", icon="VIEWZOOM")
         row.operator("sequencer.pixelplayer_pick", icon="EYEDROPPER")
-        made = strips.made_for(editor, movie, "pick") + strips.made_for(editor, movie, "rest")
-        if made:
+        picks = strips.made_for(editor, movie, "pick")
+        if picks:
             box = layout.box()
-            for strip in made:
-                row = box.row(align=True)
-                row.prop(strip, "color_tag", text="", icon_only=True)
-                row.prop(strip, "name", text="")
-                row.prop(strip, "volume", text="Level", slider=True)
-                row.prop(strip, "mute", text="", icon="HIDE_ON" if strip.mute else "HIDE_OFF", emboss=False)
+            box.label(text="Instruments")
+            for strip in picks:
+                row = _strip_row(box, strip)
+                solo = row.operator("sequencer.pixelplayer_solo", text="",
+                                    icon="SOLO_ON" if instruments.soloed(editor, strip) else "SOLO_OFF")
+                solo.strip = strip.name
+                row.operator("sequencer.pixelplayer_remove", text="", icon="X").strip = strip.name
+            for strip in strips.made_for(editor, movie, "rest") + strips.made_for(editor, movie, "bake"):
+                _strip_row(box, strip)
+            box.operator("sequencer.pixelplayer_bake", icon="SOUND")
+        layout.prop(context.window_manager, "pixelplayer_overlay", icon="OVERLAY")
         settings = prefs.get(context)
         col = layout.column(align=True)
+        col.label(text="Settings")
         col.prop(settings, "device")
+        col.prop(settings, "threads")
         col.prop(settings, "stem_folder")
+
+
+def _strip_row(layout, strip):
+    """A row showing a sound strip's colour, name, level and mute; returns it for more buttons."""
+    row = layout.row(align=True)
+    row.prop(strip, "color_tag", text="", icon_only=True)
+    row.prop(strip, "name", text="")
+    row.prop(strip, "volume", text="Level", slider=True)
+    row.prop(strip, "mute", text="", icon="MUTE_IPO_ON" if strip.mute else "MUTE_IPO_OFF")
+    return row
 
 
 CLASSES = (SEQUENCER_PT_pixelplayer,)

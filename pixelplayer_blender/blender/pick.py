@@ -20,13 +20,30 @@ def to_query(values: list[float]):
     return Point(*values) if len(values) == 3 else Region(*values)
 
 
+def analysis_of(movie, path: str):
+    """The session's analysis of ``movie``'s media at ``path``; a clear error if there is none yet."""
+    analysis = session.current.analyses.get(path)
+    if analysis is None:
+        raise strips.UserError(f"Analyze '{movie.name}' first")
+    return analysis
+
+
+def separate(context, path: str, analysis, queries: list[list[float]]) -> tuple[list, list[str], str]:
+    """Isolate ``queries`` together and write each stem and the rest: (stems, their files, the rest's file)."""
+    separation = session.current.separator.isolate(analysis, [to_query(q) for q in queries])
+    folder = stems.folder(context)
+    files = [stems.write(folder, stems.file_name(path, stem.label, queries, i), stem.audio,
+                         separation.sample_rate, path) for i, stem in enumerate(separation.sources)]
+    rest_file = stems.write(folder, stems.file_name(path, "rest", queries, len(queries)), separation.residual,
+                            separation.sample_rate, path)
+    return separation.sources, files, rest_file
+
+
 def pick(context, values: list[float]):
     """Add the strip for query ``values`` ([x, y] or [x0, y0, x1, y1], source pixels) at the playhead."""
     scene, movie = strips.active_movie(context)
     path = strips.media_path(movie)
-    analysis = session.current.analyses.get(path)
-    if analysis is None:
-        raise strips.UserError(f"Analyze '{movie.name}' first")
+    analysis = analysis_of(movie, path)
     time = geometry.timing(movie, analysis.info.duration).source_time(scene.frame_current)
     if time is None:
         raise strips.UserError(f"The playhead is not over '{movie.name}'")
@@ -34,19 +51,13 @@ def pick(context, values: list[float]):
     picks = strips.made_for(editor, movie, "pick")
     rest = strips.made_for(editor, movie, "rest")
     queries = [strips.query(s) for s in picks] + [[*values, time]]
-    separation = session.current.separator.isolate(analysis, [to_query(q) for q in queries])
-
-    folder = stems.folder(context)
-    files = [stems.write(folder, stems.file_name(path, stem.label, queries, i), stem.audio,
-                         separation.sample_rate, path) for i, stem in enumerate(separation.sources)]
-    rest_file = stems.write(folder, stems.file_name(path, "rest", queries, len(queries)), separation.residual,
-                            separation.sample_rate, path)
+    sources, files, rest_file = separate(context, path, analysis, queries)
 
     for strip, file in zip(picks, files):
         strips.set_sound(strip, file)
-    added = strips.add_sound(editor, movie, separation.sources[-1].label, files[-1], "pick",
-                             index=len(picks), query=queries[-1])
-    added.color_tag = strips.COLOR_TAGS[len(picks) % len(strips.COLOR_TAGS)]
+    index = max((s[strips.KEY]["index"] for s in picks), default=-1) + 1
+    added = strips.add_sound(editor, movie, sources[-1].label, files[-1], "pick", index=index, query=queries[-1])
+    added.color_tag = strips.COLOR_TAGS[index % len(strips.COLOR_TAGS)]
     if rest:
         strips.set_sound(rest[0], rest_file)
     else:

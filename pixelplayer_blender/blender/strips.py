@@ -97,3 +97,22 @@ def set_sound(strip, filepath: str) -> None:
     start, offset_start, offset_end = strip.frame_start, strip.frame_offset_start, strip.frame_offset_end
     strip.sound = bpy.data.sounds.load(filepath, check_existing=True)
     strip.frame_start, strip.frame_offset_start, strip.frame_offset_end = start, offset_start, offset_end
+
+
+def named(editor, name: str):
+    """The strip called ``name``; a clear error if it is gone."""
+    strip = compat.all_strips(editor).get(name)
+    if strip is None:
+        raise UserError(f"There is no strip called '{name}'")
+    return strip
+
+
+def movie_of(editor, strip):
+    """The movie strip a PixelPlayer strip was made for."""
+    if KEY not in strip:
+        raise UserError(f"'{strip.name}' was not made by PixelPlayer")
+    return named(editor, strip[KEY]["movie"])
+
+
+def remove(editor, strip) -> None:
+    compat.top_strips(editor).remove(strip)

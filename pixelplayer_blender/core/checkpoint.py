@@ -20,6 +20,7 @@ from .media import atomic_path
 from .nets import PixelPlayerNet
 
 FORMAT = "pixelplayer-checkpoint/1"
+ENGINE_VERSION = "0.1.0"
 DEFAULT_NAME = "pixelplayer.pt"
 UNTRAINED_WARNING = "UNTRAINED MODEL: no trained checkpoint is installed, separations are not meaningful"
 
@@ -46,8 +47,9 @@ def default_checkpoint() -> Path | None:
 
 
 def save_checkpoint(path: str | Path, net: PixelPlayerNet, metadata: dict) -> Path:
-    """Write weights, config and metadata atomically."""
+    """Write weights, config and metadata (training data, metrics, ...; the engine version is added) atomically."""
     path = Path(path)
+    metadata = {"engine_version": ENGINE_VERSION, **metadata}
     state = {"format": FORMAT, "config": net.config.to_dict(), "metadata": metadata,
              "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()}}
     with atomic_path(path) as tmp:

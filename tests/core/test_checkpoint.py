@@ -39,7 +39,7 @@ def test_round_trip_keeps_weights_config_and_metadata(tmp_path):
     net = PixelPlayerNet(config)
     path = save_checkpoint(tmp_path / "m.pt", net, {"trained": True, "data": "synthetic"})
     loaded = load_checkpoint(path)
-    assert loaded.trained and loaded.metadata["data"] == "synthetic"
+    assert loaded.trained and loaded.metadata["data"] == "synthetic" and loaded.metadata["engine_version"]
     assert loaded.net.config == config
     for (k, a), (_, b) in zip(net.state_dict().items(), loaded.net.state_dict().items()):
         assert torch.equal(a, b), k

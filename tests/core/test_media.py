@@ -9,27 +9,8 @@ import soundfile
 from pixelplayer_blender.core import media
 from pixelplayer_blender.core.errors import PixelPlayerError
 
-# (file name, audio codec, sample rate, channels)
-FORMATS = [
-    ("aac-44k-stereo.mp4", "aac", 44100, 2),
-    ("aac-96k-mono.mov", "aac", 96000, 1),
-    ("aac-48k-51.mp4", "aac", 48000, 6),
-    ("flac-8k-51.mkv", "flac", 8000, 6),
-    ("flac-16k-mono.mkv", "flac", 16000, 1),
-    ("pcm-96k-stereo.mkv", "pcm_s16le", 96000, 2),
-    ("opus-48k-stereo.webm", "libopus", 48000, 2),
-    ("mp3-22k-mono.avi", "libmp3lame", 22050, 1),
-    ("mp3-32k-stereo.avi", "libmp3lame", 32000, 2),
-]
-
-
-@pytest.fixture(scope="module", params=FORMATS, ids=[f[0] for f in FORMATS])
-def clip(request, make_clip):
-    name, codec, rate, channels = request.param
-    return make_clip(name, audio_codec=codec, sample_rate=rate, channels=channels)
-
-
-def test_probe_and_decode_every_format(clip):
+def test_probe_and_decode_every_format(format_clip):
+    clip = format_clip
     info = media.probe(clip.path)
     assert info.video.width == clip.width and info.video.height == clip.height
     assert info.audio.sample_rate == clip.sample_rate
@@ -41,7 +22,8 @@ def test_probe_and_decode_every_format(clip):
     assert 0.01 < np.sqrt(np.mean(audio**2)) < 1.0
 
 
-def test_resample_to_model_rate_mono(clip):
+def test_resample_to_model_rate_mono(format_clip):
+    clip = format_clip
     audio = media.decode_audio(clip.path)
     mono = media.resample(audio, clip.sample_rate, media.probe(clip.path).audio.layout, 11025, mono=True)
     assert mono.shape[0] == 1

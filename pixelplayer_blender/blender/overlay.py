@@ -1,0 +1,56 @@
+"""What the preview overlay shows: the sound map as an RGBA image and a marker per picked instrument.
+
+Pure (numpy and the core, no ``bpy``): :mod:`.preview` uploads :func:`layer`'s image as a GPU
+texture and draws it over the strip; scripts/make_readme_images.py composites the same image
+over a rendered frame.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ALPHA = 0.75  # opacity of the loudest pixel, as in the core's exported PNGs
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A picked instrument at source pixel (``x``, ``y``), origin top-left."""
+
+    x: float
+    y: float
+    colour: tuple[float, float, float]  # RGB in [0, 1]
+    label: str
+
+
+@dataclass(frozen=True)
+class Layer:
+    rgba: np.ndarray  # (h, w, 4) float32 in [0, 1]; row 0 is the image's top; stretched over the whole image
+    markers: tuple[Marker, ...]
+
+
+def centre(query: list[float]) -> tuple[float, float]:
+    """Where a stored query points: ``[x, y, t]`` or the middle of ``[x0, y0, x1, y1, t]``."""
+    if len(query) == 3:
+        return query[0], query[1]
+    return (query[0] + query[2]) / 2, (query[1] + query[3]) / 2
+
+
+def heat_range(analysis) -> tuple[float, float]:
+    """The clip's quietest and loudest sound-map values, so every frame uses the same scale."""
+    maps = analysis.sound_maps
+    return float(np.min(maps)), float(np.max(maps))
+
+
+def layer(analysis, time: float, picks: list[tuple[list[float], tuple[float, float, float], str]],
+          scale: tuple[float, float] | None = None) -> Layer:
+    """The overlay at source ``time`` for ``picks`` (stored query, RGB colour, name).
+
+    ``scale`` is the clip-wide ``(low, high)`` heat range (default :func:`heat_range`), stretched to [0, 1].
+    """
+    from ..core.soundmap import colourise
+
+    low, high = scale or heat_range(analysis)
+    heat = np.clip((analysis.sound_map(time) - low) / max(high - low, 1e-8), 0, 1)
+    rgba = np.concatenate([colourise(heat) / 255, ALPHA * heat[..., None]], axis=-1).astype(np.float32)
+    return Layer(rgba, tuple(Marker(*centre(query), tuple(colour), name) for query, colour, name in picks))

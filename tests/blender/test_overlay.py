@@ -1,0 +1,47 @@
+"""The overlay's data: the sound map as an RGBA image and the pick markers, from a real analysis."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pixelplayer_blender.blender import overlay
+from pixelplayer_blender.core.separator import Separator
+from pixelplayer_blender.core.soundmap import colourise
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from clipgen import write_clip  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("overlay")
+    clip = write_clip(folder / "duet.mp4", seconds=3.0)
+    return Separator(cache_dir=folder / "cache").analyze(clip.path)
+
+
+def test_image_is_the_colourised_sound_map_stretched_to_the_clip_range(analysis):
+    layer = overlay.layer(analysis, 1.0, [])
+    raw = analysis.sound_map(1.0)
+    low, high = overlay.heat_range(analysis)
+    assert layer.rgba.shape == (*raw.shape, 4) and layer.rgba.dtype == np.float32
+    assert 0 <= layer.rgba.min() and layer.rgba.max() <= 1
+    heat = (raw - low) / (high - low)
+    np.testing.assert_allclose(layer.rgba[..., 3], overlay.ALPHA * heat, atol=1e-6)
+    np.testing.assert_allclose(layer.rgba[..., :3], colourise(heat) / 255, atol=1e-5)
+    assert low <= raw.min() and raw.max() <= high
+
+
+def test_the_range_is_clip_wide_unless_given(analysis):
+    maps = np.asarray(analysis.sound_maps, np.float32)
+    assert overlay.heat_range(analysis) == (maps.min(), maps.max())
+    low, high = float(analysis.sound_map(0.5).min()), float(analysis.sound_map(0.5).max())
+    alpha = overlay.layer(analysis, 0.5, [], scale=(low, high)).rgba[..., 3]
+    assert alpha.min() == 0 and alpha.max() == pytest.approx(overlay.ALPHA)
+
+
+def test_markers_sit_on_point_picks_and_region_centres(analysis):
+    picks = [([40.0, 60.0, 0.5], (1.0, 0.0, 0.0), "violin"), ([10.0, 20.0, 30.0, 60.0, 1.5], (0.0, 0.0, 1.0), "cello")]
+    markers = overlay.layer(analysis, 1.0, picks).markers
+    assert markers == (overlay.Marker(40.0, 60.0, (1.0, 0.0, 0.0), "violin"),
+                       overlay.Marker(20.0, 40.0, (0.0, 0.0, 1.0), "cello"))
