@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+
+from pixelplayer_blender.core import media
 
 # Default codecs per container: (video, audio).
 CODECS = {
@@ -126,19 +127,6 @@ def _frames(clip: Clip):
         yield frame
 
 
-def _audio_packets(stream, mix: np.ndarray, rate: int, channels: int):
-    """Encode ``mix`` block by block, yielding (packets, block start sample); flushes at the end."""
-    fmt = stream.codec_context.codec.audio_formats[0].name
-    block = stream.codec_context.frame_size or 1024
-    resampler = av.AudioResampler(format=fmt, layout=LAYOUTS[channels], rate=rate)
-    for start in range(0, mix.shape[1], block):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(mix[:, start: start + block]),
-                                           format="fltp", layout=LAYOUTS[channels])
-        frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
-        yield [p for rf in resampler.resample(frame) for p in stream.encode(rf)], start
-    yield [p for rf in resampler.resample(None) for p in stream.encode(rf)] + stream.encode(None), mix.shape[1]
-
-
 def write_clip(
     path: str | Path,
     seconds: float = 6.0,
@@ -171,18 +159,19 @@ def write_clip(
         if audio:
             astream = out.add_stream(audio_codec or default_audio, rate=sample_rate)
             astream.layout = LAYOUTS[channels]
-        audio_packets = _audio_packets(astream, mix, sample_rate, channels) if astream else iter(())
+        audio_packets = iter(media.encode_audio(astream, mix, sample_rate, LAYOUTS[channels]) if astream else [])
+        pending = next(audio_packets, None)
         if vstream is not None:
             for i, rgb in enumerate(_frames(clip)):
                 out.mux(vstream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
                 # Keep the streams interleaved: audio up to the end of this frame.
-                for packets, start in audio_packets:
-                    out.mux(packets)
-                    if start >= (i + 1) * sample_rate / fps:
-                        break
+                while pending is not None and pending.pts is not None and pending.pts * pending.time_base <= (i + 1) / fps:
+                    out.mux(pending)
+                    pending = next(audio_packets, None)
             out.mux(vstream.encode(None))
-        for packets, _ in audio_packets:
-            out.mux(packets)
+        while pending is not None:
+            out.mux(pending)
+            pending = next(audio_packets, None)
     return clip
 
 

@@ -229,7 +229,8 @@ def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
     return path
 
 
-def _encoded_audio(stream, audio: np.ndarray, sample_rate: int, layout: str) -> list[av.Packet]:
+def encode_audio(stream, audio: np.ndarray, sample_rate: int, layout: str) -> list[av.Packet]:
+    """Encode ``(channels, samples)`` float audio with an output stream's codec; flushes at the end."""
     fmt = stream.codec_context.codec.audio_formats[0].name
     resampler = av.AudioResampler(format=fmt, layout=layout, rate=stream.codec_context.sample_rate)
     block = stream.codec_context.frame_size or 1024
@@ -256,7 +257,7 @@ def write_video_with_audio(source: str | Path, out: str | Path, audio: np.ndarra
         vout = dst.add_stream_from_template(vin)
         aout = dst.add_stream(codec, rate=rate)
         aout.layout = layout
-        packets = _encoded_audio(aout, audio, sample_rate, layout)
+        packets = encode_audio(aout, audio, sample_rate, layout)
         pending = iter(packets)
         nxt = next(pending, None)
         for packet in src.demux(vin):
