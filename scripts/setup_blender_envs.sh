@@ -24,12 +24,12 @@ tags=("$@")
 for tag in "${tags[@]}"; do
     venv="$root/.venv-bpy$tag"
     version="${bpy_version[$tag]}"
-    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import bpy, sys; sys.exit(bpy.app.version_string.split()[0] != '$version')" 2>/dev/null; then
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import bpy, PIL, sys; sys.exit(bpy.app.version_string.split()[0] != '$version')" 2>/dev/null; then
         echo "$venv: bpy $version ready"
         continue
     fi
     "$python" -m venv --clear "$venv"
     "$venv/bin/pip" install -q -c "$root/constraints.txt" \
-        "bpy==$version" "numpy<2" torch==2.13.0 av soundfile pytest
-    "$venv/bin/python" -c "import bpy, torch, av, soundfile; print('$venv: bpy', bpy.app.version_string, 'torch', torch.__version__)"
+        "bpy==$version" "numpy<2" torch==2.13.0 av soundfile pillow pytest
+    "$venv/bin/python" -c "import bpy, torch, av, soundfile, PIL; print('$venv: bpy', bpy.app.version_string, 'torch', torch.__version__)"
 done

@@ -1,4 +1,5 @@
 """The Blender layer: operators, panel, preferences and overlay that translate between Blender and the core.
 
-Only modules imported from :mod:`.addon` touch ``bpy``; :mod:`.viewmap` and :mod:`.deps` stay pure.
+Only modules imported from :mod:`.addon` touch ``bpy``; :mod:`.viewmap`, :mod:`.overlay`, :mod:`.remix`,
+:mod:`.installer`, :mod:`.jobs` and :mod:`.deps` stay pure.
 """

@@ -69,6 +69,7 @@ def run(call: list[str], folder: Path, progress: Callable[[float, str], None], c
         with open(log_path, "w", encoding="utf-8") as log, open(log_path, encoding="utf-8") as reader:
             log.write(f"$ {shlex.join(call)}\n")
             log.flush()
+            reader.seek(0, 2)  # progress comes from pip's lines only
             process = subprocess.Popen(call, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        env=environment(temporary))
             while True:

@@ -13,7 +13,8 @@ PACKAGE = "bl_ext.user_default.pixelplayer"
 sys.path.insert(0, str(REPO / "scripts"))
 from clipgen import COLOURS, write_clip  # noqa: E402  (scripts/ is not a package)
 
-__all__ = ["COLOURS", "PACKAGE", "write_clip", "new_scene", "add_movie", "strips", "mixdown", "role"]
+__all__ = ["COLOURS", "PACKAGE", "write_clip", "new_scene", "add_movie", "strips", "mixdown", "role", "picked",
+           "by_role", "sound_path", "Recorder", "drawn"]
 
 
 def strips(scene) -> list:
@@ -51,9 +52,85 @@ def add_movie(scene, path, sound: bool = True, frame_start: int = 1, channel: in
     return movie
 
 
-def mixdown(scene, path) -> np.ndarray:
-    """The scene's audio as Blender mixes it, ``(channels, samples)``."""
+def mixdown(scene, path, accuracy: int = 1024) -> np.ndarray:
+    """The scene's audio as Blender mixes it, ``(channels, samples)``; animation is sampled every ``accuracy`` samples."""
     assert bpy.ops.sound.mixdown(filepath=str(path), container="WAV", codec="PCM", format="F32",
-                                 mixrate=44100, channels="STEREO", accuracy=1024) == {"FINISHED"}
+                                 mixrate=44100, channels="STEREO", accuracy=accuracy) == {"FINISHED"}
     audio, _ = soundfile.read(str(path), dtype="float32", always_2d=True)
     return audio.T
+
+
+def picked(scene_name: str, clip):
+    """A fresh scene with ``clip`` analysed and both instruments picked through the operators."""
+    scene = new_scene(scene_name)
+    movie = add_movie(scene, clip.path)
+    assert bpy.ops.sequencer.pixelplayer_analyze() == {"FINISHED"}
+    t = (scene.frame_current - movie.frame_start) / scene.render.fps
+    for index in range(2):
+        assert bpy.ops.sequencer.pixelplayer_pick(x=clip.point(index, t)[0], y=clip.point(index, t)[1]) == {"FINISHED"}
+    return scene, movie
+
+
+def by_role(scene, wanted: str) -> list:
+    """PixelPlayer's strips of one role, picks in pick order."""
+    found = [s for s in strips(scene) if role(s) == wanted]
+    return sorted(found, key=lambda s: s["pixelplayer"].get("index", 0))
+
+
+def sound_path(strip) -> str:
+    return bpy.path.abspath(strip.sound.filepath)
+
+
+class Recorder:
+    """Stands in for ``Panel.layout`` (background mode never draws) and checks every call against Blender's RNA."""
+
+    icons = set(bpy.types.UILayout.bl_rna.functions["prop"].parameters["icon"].enum_items.keys())
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def _icon(self, icon):
+        assert icon in self.icons, icon
+
+    def row(self, **_):
+        return self
+
+    column = box = row
+
+    def label(self, text="", icon="NONE"):
+        self._icon(icon)
+        self.calls.append(("label", text))
+
+    def prop(self, data, name, icon="NONE", **_):
+        self._icon(icon)
+        assert name in data.bl_rna.properties, (data, name)
+        self.calls.append(("prop", getattr(data, "name", type(data).__name__), name))
+
+    def operator(self, idname, icon="NONE", **_):
+        self._icon(icon)
+        category, name = idname.split(".")
+        rna = getattr(getattr(bpy.ops, category), name).get_rna_type()
+        self.calls.append(("operator", idname))
+        calls = self.calls
+
+        class Properties:
+            def __setattr__(self, key, value):
+                assert key in rna.properties, (idname, key)
+                calls.append(("set", idname, key, value))
+
+        return Properties()
+
+
+def drawn(draw, owner=None) -> list:
+    """The calls ``draw(self, context)`` makes on its layout; ``self`` is ``owner`` (e.g. the preferences) with a
+    :class:`Recorder` as its layout."""
+    calls = []
+
+    class Self:
+        layout = Recorder(calls)
+
+        def __getattr__(self, name):
+            return getattr(owner, name)
+
+    draw(Self(), bpy.context)
+    return calls

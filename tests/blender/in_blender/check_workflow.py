@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import bpy
 import numpy as np
 import pytest
-from blend import add_movie, mixdown, new_scene, role, strips, write_clip
+from blend import add_movie, by_role, mixdown, new_scene, role, sound_path, strips, write_clip
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +29,6 @@ def work(extension, clip, tmp_path_factory):
         assert bpy.ops.sequencer.pixelplayer_pick(x=x, y=y) == {"FINISHED"}
     return SimpleNamespace(scene=scene, movie=movie, cached=cached, session=extension.blender.session, out=tmp_path_factory.mktemp("out"),
                            media=extension.core.media)
-
-
-def by_role(scene, wanted):
-    return [s for s in strips(scene) if role(s) == wanted]
-
-
-def sound_path(strip) -> str:
-    return bpy.path.abspath(strip.sound.filepath)
 
 
 def test_second_analysis_comes_from_the_cache(work):
