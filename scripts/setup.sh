@@ -15,7 +15,7 @@ fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/pip install -q -c constraints.txt -e '.[dev]'
 # HTDemucs, the benchmark's anchor: without --no-deps demucs would pull torchaudio and more.
-.venv/bin/pip install -q -c constraints.txt einops==0.8.2 julius==0.2.8
+.venv/bin/pip install -q -c constraints.txt einops==0.8.2 julius==0.2.8 tqdm
 .venv/bin/pip install -q -c constraints.txt --no-deps demucs==4.1.0
 
 if [ "${1:-}" != "--no-blender" ]; then
