@@ -6,6 +6,7 @@ line on stderr and a non-zero exit, with nothing written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -115,9 +116,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _at_time(query: Query, t: float | None) -> Query:
-    if t is None or query.time is not None:
-        return query
-    return type(query)(*[getattr(query, f) for f in query.__dataclass_fields__ if f != "time"], time=t)
+    return query if t is None else dataclasses.replace(query, time=t)
 
 
 def _check_writable_dir(directory: Path) -> None:
