@@ -5,8 +5,9 @@ Run with a bpy venv (scripts/setup_blender_envs.sh):
     .venv-bpy50/bin/python scripts/make_readme_images.py
 
 It installs the extension zip (built with scripts/build_extension.py) into a throwaway Blender user
-folder, adds a generated duet (scripts/clipgen.py) as a movie strip, analyses it, picks both
-instruments through the operators and writes
+folder, adds a held-out duet (written by scripts/make_eval_scenes.py with the main .venv: two
+sampled instruments drawn as emoji) as a movie strip, analyses it, picks both instruments at
+their boxes' centres through the operators and writes
 
 - docs/preview-soundmap.png: the sequencer's render of the current frame with the overlay composited
   from the same data the preview's draw handler shows (:func:`preview.current`, placed with
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -39,38 +41,45 @@ def build_zip() -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
-def scene_with_two_picks(clip_path: Path, zip_path: Path, checkpoint: Path | None):
+def held_out_duet(folder: Path) -> dict:
+    """Write the first held-out duet with the main venv (it has FluidSynth) and return its sidecar."""
+    subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "scripts" / "make_eval_scenes.py"),
+                    str(folder), "--duets", "1", "--trios", "0"], check=True, capture_output=True)
+    sidecar = json.loads((folder / "duet_0000.json").read_text())
+    sidecar["video"] = str(folder / sidecar["video"])
+    return sidecar
+
+
+def scene_with_two_picks(duet: dict, zip_path: Path, checkpoint: Path | None):
     """The extension installed and a scene whose duet is analysed and has both instruments picked."""
     import bpy
-
-    sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # clipgen uses the checkout's core for its media I/O
-    from clipgen import write_clip
 
     assert bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
                                                     enable_on_install=True) == {"FINISHED"}
     if checkpoint:
         bpy.context.preferences.addons[PACKAGE].preferences.checkpoint = str(checkpoint.resolve())
-    clip = write_clip(clip_path, seconds=6.0, width=640, height=360)
+    fps = duet["fps"]
     scene = bpy.data.scenes.new("README")
     window = bpy.context.window_manager.windows[0]
     window.scene = scene
     if hasattr(window.workspace, "sequencer_scene"):
         window.workspace.sequencer_scene = scene
     editor = scene.sequence_editor_create()
-    scene.render.fps, scene.render.fps_base = 25, 1.0
-    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 640, 360, 100
+    scene.render.fps, scene.render.fps_base = fps, 1.0
+    scene.render.resolution_x, scene.render.resolution_y = duet["width"], duet["height"]
+    scene.render.resolution_percentage = 100
     scene.view_settings.view_transform = "Standard"
     top = editor.strips if hasattr(editor, "strips") else editor.sequences
-    movie = top.new_movie("duet.mp4", str(clip.path), 2, 1)
-    top.new_sound("duet.mp4 sound", str(clip.path), 1, 1)
+    movie = top.new_movie("duet.mp4", duet["video"], 2, 1)
+    top.new_sound("duet.mp4 sound", duet["video"], 1, 1)
     editor.active_strip = movie
     scene.frame_start, scene.frame_end = 1, int(movie.frame_final_end) - 1
-    scene.frame_current = 51
+    scene.frame_current = 1 + duet["frames"] // 2
     assert bpy.ops.sequencer.pixelplayer_analyze() == {"FINISHED"}
-    time = (scene.frame_current - movie.frame_start) / 25
-    for index in range(2):
-        x, y = clip.point(index, time)
-        assert bpy.ops.sequencer.pixelplayer_pick(x=x, y=y) == {"FINISHED"}
+    index = scene.frame_current - int(movie.frame_start)
+    for source in duet["sources"]:
+        x0, y0, x1, y1 = source["boxes"][index]
+        assert bpy.ops.sequencer.pixelplayer_pick(x=(x0 + x1) / 2, y=(y0 + y1) / 2) == {"FINISHED"}
     return scene, movie
 
 
@@ -178,7 +187,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         os.environ["BLENDER_USER_RESOURCES"] = str(folder / "blender")  # never the user's own Blender setup
-        scene, _ = scene_with_two_picks(folder / "duet.mp4", zip_path, args.checkpoint)
+        scene, _ = scene_with_two_picks(held_out_duet(folder / "duet"), zip_path, args.checkpoint)
         extension = importlib.import_module(PACKAGE)
         args.out.mkdir(parents=True, exist_ok=True)
         composite(rendered_frame(scene, folder), scene, extension).save(args.out / "preview-soundmap.png")
