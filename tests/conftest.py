@@ -22,6 +22,15 @@ def _isolated_caches(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def untrained_checkpoint(tmp_path_factory) -> Path:
+    """The seeded untrained stand-in as a checkpoint file: tests that check what an untrained model says."""
+    from pixelplayer_blender.core.checkpoint import save_checkpoint, untrained_model
+
+    model = untrained_model()
+    return save_checkpoint(tmp_path_factory.mktemp("models") / "untrained.pt", model.net, model.metadata)
+
+
+@pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("media")
 

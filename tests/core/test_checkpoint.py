@@ -6,7 +6,8 @@ import dataclasses
 import pytest
 import torch
 
-from pixelplayer_blender.core.checkpoint import FORMAT, load_checkpoint, load_model, save_checkpoint
+from pixelplayer_blender.core.checkpoint import (FORMAT, default_checkpoint, load_checkpoint, load_model,
+                                                 save_checkpoint, untrained_model)
 from pixelplayer_blender.core.config import PRESETS
 from pixelplayer_blender.core.errors import PixelPlayerError
 from pixelplayer_blender.core.nets import PixelPlayerNet
@@ -46,9 +47,11 @@ def test_round_trip_keeps_weights_config_and_metadata(tmp_path):
     assert load_model(path).model_id == loaded.model_id
 
 
-def test_untrained_default_says_so():
+def test_default_model_is_the_bundled_one_else_an_untrained_stand_in_that_says_so():
     model = load_model(None)
-    assert not model.trained and "UNTRAINED" in model.metadata["warning"]
+    assert model.trained == (default_checkpoint() is not None)
+    stand_in = untrained_model()
+    assert not stand_in.trained and "UNTRAINED" in stand_in.metadata["warning"]
 
 
 def test_bad_checkpoints(tmp_path):

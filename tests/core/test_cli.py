@@ -27,9 +27,9 @@ def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("cli-cache")
 
 
-def test_separate_json(duet, tmp_path, cache):
+def test_separate_json(duet, tmp_path, cache, untrained_checkpoint):
     x, y = duet.point(1)
-    proc = run("separate", duet.path, "--point", f"{x},{y}", "--region", "0,0,100,90", "--point", "10,10",
+    proc = run("--checkpoint", untrained_checkpoint, "separate", duet.path, "--point", f"{x},{y}", "--region", "0,0,100,90", "--point", "10,10",
                "--time", "1.5", "--out-dir", tmp_path / "stems", "--format", "flac", "--json", cache=cache)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # exactly one JSON object and nothing else
@@ -69,7 +69,7 @@ def test_remix_copies_the_picture_and_changes_the_sound(duet, tmp_path, cache):
     assert not np.allclose(media.decode_audio(out)[:, :10000], media.decode_audio(duet.path)[:, :10000], atol=1e-3)
 
 
-def test_heatmap_and_info(duet, tmp_path, cache):
+def test_heatmap_and_info(duet, tmp_path, cache, untrained_checkpoint):
     png = tmp_path / "map.png"
     proc = run("heatmap", duet.path, "--time", "2", "--out", png, cache=cache)
     assert proc.returncode == 0, proc.stderr
@@ -80,7 +80,7 @@ def test_heatmap_and_info(duet, tmp_path, cache):
     doc = json.loads(proc.stdout)
     assert doc["audio"]["sample_rate"] == duet.sample_rate and doc["video"]["width"] == duet.width
     assert doc["analysis"]["windows"] == 2 and doc["analysis"]["frames_decoded"] == 6
-    text = run("info", duet.path, cache=cache).stdout
+    text = run("--checkpoint", untrained_checkpoint, "info", duet.path, cache=cache).stdout
     assert "windows" in text and "UNTRAINED" in text
 
 

@@ -14,8 +14,8 @@ from pixelplayer_blender.core.stem import NativeGrid, Point, Region, apply_masks
 
 
 @pytest.fixture(scope="module")
-def separator(tmp_path_factory):
-    return Separator(cache_dir=tmp_path_factory.mktemp("stem-cache"))
+def separator(tmp_path_factory, untrained_checkpoint):
+    return Separator(checkpoint=untrained_checkpoint, cache_dir=tmp_path_factory.mktemp("stem-cache"))
 
 
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
