@@ -1,0 +1,108 @@
+"""CPU smoke runs of scripts/train.py (tiny preset, a handful of solos) and scripts/evaluate.py."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pixelplayer_blender.core.checkpoint import load_checkpoint
+from scripts import evaluate, make_eval_scenes, train
+from scripts.trainingdata import NAMES
+
+TRAIN = Path(train.__file__)
+FEW = ["violin", "flute", "drums"]  # cheap to render from scratch
+
+
+def run_train(out: Path, solos: Path, *extra: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(TRAIN), str(out), "--preset", "tiny", "--solos", str(solos), "--count", "8",
+               "--instruments", *FEW, "--steps", "6", *extra, "--batch", "2", "--crop", "64", "--save-every", "2",
+               "--log-every", "1", "--seed", "3", "--pool", "4"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """A 6-step run paused at step 4 and resumed, and one straight 6-step run, on one solo cache."""
+    base = tmp_path_factory.mktemp("train")
+    run_train(base / "resumed", base / "solos", "--stop-at", "4")
+    resumed = run_train(base / "resumed", base / "solos")
+    assert "resumed from step 4" in resumed.stderr
+    run_train(base / "straight", base / "solos")
+    return {"resumed": base / "resumed", "straight": base / "straight", "solos": base / "solos"}
+
+
+def test_training_writes_a_trained_checkpoint_and_a_curve(runs):
+    model = load_checkpoint(runs["straight"] / "model.pt")
+    assert model.trained and model.metadata["steps"] == 6 and model.net.config.name == "tiny"
+    assert model.net.config.labels == NAMES
+    curve = [json.loads(line) for line in (runs["straight"] / "curve.jsonl").read_text().splitlines()]
+    assert [c["step"] for c in curve] == list(range(1, 7))
+    assert all(np.isfinite(c["total"]) and 0 < c["mask_pooled"] < 2 and c["label_clicked"] > 0 for c in curve)
+    assert "step 6" in (runs["straight"] / "train.log").read_text()
+
+
+def test_resuming_reproduces_an_uninterrupted_run(runs):
+    a = load_checkpoint(runs["resumed"] / "model.pt").net.state_dict()
+    b = load_checkpoint(runs["straight"] / "model.pt").net.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_solo_cache_and_mixtures(runs):
+    cache = train.SoloCache(runs["solos"])
+    assert len(cache) == 8 and set(NAMES[i] for i in cache.labels) <= set(FEW)
+    for mixtures, pool in ((2, None), (4, 5)):  # each solo once; 4 mixtures sharing 5 solos
+        batch = train.draw_batch(cache, np.random.default_rng(0), mixtures, 3, 96, 2, gain_db=0.0, pool=pool)
+        assert batch["frames"].shape == (pool or 6, 2, 3, 96, 96) and batch["audio"].shape == (mixtures, 3, 65536)
+        labels = batch["labels"][batch["members"]]
+        assert all(len(set(row.tolist())) == 3 for row in labels)  # distinct instruments per mixture
+        assert ((batch["centre"] > 0) & (batch["centre"] < 1)).all()
+        heard = batch["audio"].flatten(0, 1).numpy()
+        solos = np.asarray(cache.audio, np.float32)
+        assert all(any(np.array_equal(a, s) for s in solos) for a in heard)  # at gain 0 dB: the solos themselves
+
+
+def test_ratio_targets_make_a_perfect_mask_score_best():
+    """The loss is lowest for the mask that is the ratio target itself."""
+    net = train.PixelPlayerNet(train.dataclasses.replace(train.PRESETS["tiny"], labels=NAMES))
+    objective = train.MixAndSeparate(net, "ratio")
+    rng = np.random.default_rng(1)
+    audio = torch.from_numpy(rng.normal(0, 0.05, (1, 2, 65536)).astype(np.float32))
+    front = objective.front
+    mags = front.magnitude(torch.cat([audio.sum(1), audio[0]]))[:, 0]
+    ratio = (mags[1:] / mags[:1]).clamp(0, 1)
+    weight = torch.log1p(mags[:1]).clamp(1e-3, 10)
+
+    def loss(mask: torch.Tensor) -> float:
+        logits = torch.logit(mask.clamp(1e-4, 1 - 1e-4))
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, ratio, reduction="none")
+        return float((bce * weight).sum() / weight.expand_as(bce).sum())
+
+    assert loss(ratio) < loss(torch.full_like(ratio, 0.5)) and loss(ratio) < loss(1 - ratio)
+
+
+def test_evaluate_prints_the_table(runs, tmp_path, capsys):
+    scenes = tmp_path / "scenes"
+    model = runs["straight"] / "model.pt"
+    make_eval_scenes.main([str(scenes), "--duets", "1", "--trios", "1", "--size", "320x180", "--duration", "3"])
+    capsys.readouterr()
+    rows = evaluate.main([str(scenes), "--model", f"tiny={model}", "--json", str(tmp_path / "eval.json")])
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].startswith("| method | duet SDR")
+    assert [line.split(" | ")[0] for line in table.splitlines()[2:]] == [
+        "| tiny", "| mixture (no separation; uniform map)", "| ideal ratio mask (oracle)",
+        "| ideal binary mask (oracle)"]
+    tiny = rows["tiny"]["sources"]
+    assert len(tiny["duets"]) == 2 and len(tiny["trios"]) == 3
+    assert all(s["label"] in NAMES for kind in tiny.values() for s in kind)
+    oracle = rows["ideal ratio mask (oracle)"]["sources"]["duets"]
+    mixture = rows["mixture (no separation; uniform map)"]["sources"]["duets"]
+    assert min(s["sdr"] for s in oracle) > max(s["sdr"] for s in mixture) + 5
+    assert 0 <= rows["tiny"]["localization"][0]["map_in_boxes"] <= 1
+    assert json.loads((tmp_path / "eval.json").read_text())["table"] == table.strip()
