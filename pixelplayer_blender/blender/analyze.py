@@ -16,16 +16,16 @@ from .jobs import Job
 TIMER_SECONDS = 0.1
 
 
-def failure(error: BaseException) -> tuple[str, str]:
-    """The report (level, text) for an exception raised by the core."""
+def failure(error: BaseException, action: str = "Analysis") -> tuple[str, str]:
+    """The report (level, text) for an exception raised while doing ``action``."""
     from ..core.errors import Cancelled, PixelPlayerError
 
     if isinstance(error, Cancelled):
-        return "WARNING", "Analysis cancelled"
+        return "WARNING", f"{action} cancelled"
     if isinstance(error, (PixelPlayerError, deps.MissingDependency, strips.UserError)):
         return "ERROR", str(error)
     traceback.print_exception(error)
-    return "ERROR", f"Analysis failed: {type(error).__name__}: {error}"
+    return "ERROR", f"{action} failed: {type(error).__name__}: {error}"
 
 
 class SEQUENCER_OT_pixelplayer_analyze(bpy.types.Operator):

@@ -69,8 +69,8 @@ class SEQUENCER_OT_pixelplayer_bake(bpy.types.Operator):
             deps.require()
             baked = bake(context)
         except Exception as error:
-            level, text = failure(error)
-            self.report({level}, text.replace("Analysis failed", "Bake failed"))
+            level, text = failure(error, "Bake")
+            self.report({level}, text)
             return {"CANCELLED"}
         self.report({"INFO"}, f"Baked the remix into '{baked.name}' on channel {baked.channel}")
         return {"FINISHED"}

@@ -69,8 +69,8 @@ class _OnPick:
                 raise strips.UserError(f"'{strip.name}' is not an isolated instrument")
             message = self.act(context, editor, strip)
         except Exception as error:
-            level, text = failure(error)
-            self.report({level}, text.replace("Analysis failed", f"{self.bl_label} failed"))
+            level, text = failure(error, self.bl_label)
+            self.report({level}, text)
             return {"CANCELLED"}
         self.report({"INFO"}, message)
         return {"FINISHED"}

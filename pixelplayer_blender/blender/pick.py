@@ -107,8 +107,8 @@ class SEQUENCER_OT_pixelplayer_pick(bpy.types.Operator):
         try:
             added = pick(context, values)
         except Exception as error:
-            level, text = failure(error)
-            self.report({level}, text.replace("Analysis failed", "Pick failed"))
+            level, text = failure(error, "Pick")
+            self.report({level}, text)
             return {"CANCELLED"}
         self.report({"INFO"}, f"Added '{added.name}' on channel {added.channel}")
         return {"FINISHED"}
