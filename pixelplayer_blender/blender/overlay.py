@@ -10,9 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ALPHA = 0.75  # opacity of the loudest pixel, as in the core's exported PNGs
-
-
 @dataclass(frozen=True)
 class Marker:
     """A picked instrument at source pixel (``x``, ``y``), origin top-left."""
@@ -38,8 +35,9 @@ def centre(query: list[float]) -> tuple[float, float]:
 
 def heat_range(analysis) -> tuple[float, float]:
     """The clip's quietest and loudest sound-map values, so every frame uses the same scale."""
-    maps = analysis.sound_maps
-    return float(np.min(maps)), float(np.max(maps))
+    from ..core import soundmap
+
+    return soundmap.heat_range(analysis.sound_maps)
 
 
 def layer(analysis, time: float, picks: list[tuple[list[float], tuple[float, float, float], str]],
@@ -48,9 +46,10 @@ def layer(analysis, time: float, picks: list[tuple[list[float], tuple[float, flo
 
     ``scale`` is the clip-wide ``(low, high)`` heat range (default :func:`heat_range`), stretched to [0, 1].
     """
-    from ..core.soundmap import colourise
+    from ..core import soundmap
 
     low, high = scale or heat_range(analysis)
-    heat = np.clip((analysis.sound_map(time) - low) / max(high - low, 1e-8), 0, 1)
-    rgba = np.concatenate([colourise(heat) / 255, ALPHA * heat[..., None]], axis=-1).astype(np.float32)
+    heat = soundmap.heat(analysis.sound_map(time), low, high)
+    rgba = np.concatenate([soundmap.colourise(heat) / 255, soundmap.ALPHA * heat[..., None]], axis=-1)
+    rgba = rgba.astype(np.float32)
     return Layer(rgba, tuple(Marker(*centre(query), tuple(colour), name) for query, colour, name in picks))

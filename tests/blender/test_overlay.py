@@ -7,7 +7,7 @@ import pytest
 
 from pixelplayer_blender.blender import overlay
 from pixelplayer_blender.core.separator import Separator
-from pixelplayer_blender.core.soundmap import colourise
+from pixelplayer_blender.core.soundmap import ALPHA, colourise
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from clipgen import write_clip  # noqa: E402
@@ -27,7 +27,7 @@ def test_image_is_the_colourised_sound_map_stretched_to_the_clip_range(analysis)
     assert layer.rgba.shape == (*raw.shape, 4) and layer.rgba.dtype == np.float32
     assert 0 <= layer.rgba.min() and layer.rgba.max() <= 1
     heat = (raw - low) / (high - low)
-    np.testing.assert_allclose(layer.rgba[..., 3], overlay.ALPHA * heat, atol=1e-6)
+    np.testing.assert_allclose(layer.rgba[..., 3], ALPHA * heat, atol=1e-6)
     np.testing.assert_allclose(layer.rgba[..., :3], colourise(heat) / 255, atol=1e-5)
     assert low <= raw.min() and raw.max() <= high
 
@@ -37,7 +37,7 @@ def test_the_range_is_clip_wide_unless_given(analysis):
     assert overlay.heat_range(analysis) == (maps.min(), maps.max())
     low, high = float(analysis.sound_map(0.5).min()), float(analysis.sound_map(0.5).max())
     alpha = overlay.layer(analysis, 0.5, [], scale=(low, high)).rgba[..., 3]
-    assert alpha.min() == 0 and alpha.max() == pytest.approx(overlay.ALPHA)
+    assert alpha.min() == 0 and alpha.max() == pytest.approx(ALPHA)
 
 
 def test_markers_sit_on_point_picks_and_region_centres(analysis):
