@@ -41,7 +41,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from pixelplayer_blender.core.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from pixelplayer_blender.core.config import PRESETS, ModelConfig  # noqa: E402
-from pixelplayer_blender.core.media import atomic_path  # noqa: E402
+from pixelplayer_blender.core.files import atomic_path  # noqa: E402
 from pixelplayer_blender.core.nets import PixelPlayerNet  # noqa: E402
 from pixelplayer_blender.core.spectral import FrontEnd  # noqa: E402
 from trainingdata import NAMES, IndexSolos, Solo, SoloGenerator  # noqa: E402

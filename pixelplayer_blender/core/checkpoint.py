@@ -16,7 +16,7 @@ import torch
 
 from .config import PRESETS, ModelConfig
 from .errors import PixelPlayerError
-from .media import atomic_path
+from .files import atomic_path
 from .nets import PixelPlayerNet
 
 FORMAT = "pixelplayer-checkpoint/1"

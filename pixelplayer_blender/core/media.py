@@ -5,9 +5,6 @@ times asked for (seeking over long gaps) and scaled by the decoder's scaler.
 """
 from __future__ import annotations
 
-import os
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +14,7 @@ import av
 import numpy as np
 
 from .errors import PixelPlayerError
+from .files import atomic_path
 
 # Decoding forward is cheaper than seeking when the next wanted frame is this close (s).
 SEEK_GAP = 2.0
@@ -197,22 +195,6 @@ class FrameReader:
             return frame.to_ndarray(format="rgb24")
         w, h = self.size
         return frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
-
-
-@contextmanager
-def atomic_path(path: Path):
-    """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would surprise; use the usual permissions
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from . import media
+from .files import atomic_path
 from .analysis import Analysis
 
 # Colour ramp for the heat (black-red-yellow-white), sampled at evenly spaced levels.
@@ -48,6 +49,6 @@ def export_png(analysis: Analysis, t: float, path: str | Path) -> Path:
     with media.FrameReader(analysis.info.path) as reader:
         frame = reader.frame_at(t)
     low, high = heat_range(analysis.sound_maps)
-    with media.atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         Image.fromarray(overlay(frame, analysis.sound_map(t), low, high)).save(tmp, format="PNG")
     return path
