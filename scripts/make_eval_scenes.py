@@ -14,7 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from trainingdata import SOUNDFONT, NoteBank, compose_scene, write_scene  # noqa: E402
+from trainingdata import SOUNDFONT, NoteBank  # noqa: E402
+from trainingdata.scenes import compose_scene, write_scene  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +14,8 @@ import torch
 from pixelplayer_blender.core.checkpoint import load_checkpoint
 from scripts import evaluate, make_eval_scenes, train
 from scripts.trainingdata import NAMES
+from scripts.trainingdata.cache import SoloCache, pack
+from scripts.trainingdata.mixing import Augment, Mixer
 
 TRAIN = Path(train.__file__)
 FEW = ["violin", "flute", "drums"]  # cheap to render from scratch
@@ -55,10 +58,11 @@ def test_resuming_reproduces_an_uninterrupted_run(runs):
 
 
 def test_solo_cache_and_mixtures(runs):
-    cache = train.SoloCache(runs["solos"])
+    cache = SoloCache(runs["solos"])
     assert len(cache) == 8 and set(NAMES[i] for i in cache.labels) <= set(FEW)
+    mixer = Mixer(cache, 96, torch.device("cpu"))
     for mixtures, pool in ((2, None), (4, 5)):  # each solo once; 4 mixtures sharing 5 solos
-        batch = train.draw_batch(cache, np.random.default_rng(0), mixtures, 3, 96, 2, gain_db=0.0, pool=pool)
+        batch = mixer.draw(np.random.default_rng(0), mixtures, 3, 2, pool, augment=Augment(gain_db=0.0))
         assert batch["frames"].shape == (pool or 6, 2, 3, 96, 96) and batch["audio"].shape == (mixtures, 3, 65536)
         labels = batch["labels"][batch["members"]]
         assert all(len(set(row.tolist())) == 3 for row in labels)  # distinct instruments per mixture
@@ -66,6 +70,72 @@ def test_solo_cache_and_mixtures(runs):
         heard = batch["audio"].flatten(0, 1).numpy()
         solos = np.asarray(cache.audio, np.float32)
         assert all(any(np.array_equal(a, s) for s in solos) for a in heard)  # at gain 0 dB: the solos themselves
+
+
+def test_shrunk_and_mirrored_frames_keep_the_instrument_under_its_centre(runs):
+    """The centre a click trains on moves with the picture: the pixels around it stay the same."""
+    cache = SoloCache(runs["solos"])
+    mixer = Mixer(cache, 96, torch.device("cpu"))
+    plain = mixer.draw(np.random.default_rng(5), 4, 2, 1, 8, augment=Augment(gain_db=0.0))
+    moved = mixer.draw(np.random.default_rng(5), 4, 2, 1, 8, augment=Augment(gain_db=0.0, shrink=1.0, flip=1.0))
+    assert not torch.equal(plain["frames"], moved["frames"])
+    assert torch.equal(plain["labels"], moved["labels"])
+
+    def around(frames: torch.Tensor, centre: torch.Tensor) -> np.ndarray:
+        y, x = (centre.numpy() * 96).astype(int)
+        return frames[0, :, y - 1: y + 2, x - 1: x + 2].float().mean((1, 2)).numpy()
+
+    errors = [np.abs(around(a, ca) - around(b, cb)).max()
+              for a, ca, b, cb in zip(plain["frames"], plain["centre"], moved["frames"], moved["centre"])]
+    assert np.median(errors) < 40, errors
+
+
+def test_pitch_shift_and_equaliser_stay_in_their_ranges():
+    rate, n = 11025, 65536
+    tone = np.sin(2 * np.pi * 440 * np.arange(n) / rate).astype(np.float16)
+    cache = SimpleNamespace(labels=np.array([0, 1]), boxes=np.full((2, 1, 4), 0.5, np.float32),
+                            audio=np.stack([tone, tone]), frames={32: np.zeros((2, 1, 32, 32, 3), np.uint8)})
+    mixer = Mixer(cache, 32, torch.device("cpu"))
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        sound = mixer.sounds(np.array([0, 1]), 16384, Augment(semitones=2.0, eq_db=6.0), rng).numpy()
+        assert sound.shape == (2, 16384)
+        peak = np.abs(np.fft.rfft(sound * np.hanning(16384), axis=1)).argmax(1) * rate / 16384
+        assert np.all((peak > 440 * 2 ** (-2.1 / 12)) & (peak < 440 * 2 ** (2.1 / 12))), peak
+        level = 10 * np.log10((sound ** 2).mean(1) / 0.5)
+        assert np.all(np.abs(level) < 6.5), level
+
+
+def test_a_pack_unpacks_to_the_same_solos(runs, tmp_path):
+    cache = SoloCache(runs["solos"])
+    size = pack(cache, tmp_path / "pack", views=[0, 1], size=96)
+    stored = sum(f.stat().st_size for f in runs["solos"].iterdir())
+    assert size < stored / 5
+    back = SoloCache.ensure(tmp_path / "solos", 0, [96, 48], pack=tmp_path / "pack", workers=2)
+    assert len(back) == 8 and back.meta["sizes"] == [48, 96] and back.frames[48].shape == (8, 2, 48, 48, 3)
+    assert np.array_equal(back.labels, cache.labels) and np.array_equal(back.silent, cache.silent)
+    assert np.array_equal(back.boxes, cache.boxes[:, :2])
+    frames = np.asarray(cache.frames[96][:, :2], np.float32)
+    assert np.abs(np.asarray(back.frames[96], np.float32) - frames).mean() < 10  # JPEG q80
+    for a, b in zip(np.asarray(cache.audio, np.float32), np.asarray(back.audio, np.float32)):
+        if np.abs(a).max() > 0:  # Vorbis keeps the spectrum, not the waveform
+            sa, sb = np.abs(np.fft.rfft(a)), np.abs(np.fft.rfft(b))
+            assert 10 * np.log10((sa ** 2).sum() / ((sa - sb) ** 2).sum()) > 10
+        else:
+            assert np.abs(b).max() < 1e-3
+
+
+def test_validation_keeps_the_best_model(runs, tmp_path):
+    out = tmp_path / "val"
+    done = subprocess.run([sys.executable, str(TRAIN), str(out), "--preset", "tiny", "--solos", str(runs["solos"]),
+                           "--count", "8", "--sources", "2", "--val", "4", "--val-every", "2", "--steps", "4",
+                           "--batch", "2", "--pool", "4", "--crop", "64", "--amp", "--semitones", "1", "--eq-db", "6",
+                           "--flip", "0.5", "--log-every", "1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    best = load_checkpoint(out / "model_best.pt")
+    assert best.metadata["validation"]["mask_clicked"] > 0 and best.metadata["data"].startswith("4 solos")
+    curve = [json.loads(line) for line in (out / "curve.jsonl").read_text().splitlines()]
+    assert [c["step"] for c in curve if "validation" in c] == [2, 4]
 
 
 def test_ratio_targets_make_a_perfect_mask_score_best():

@@ -10,9 +10,9 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from scripts.trainingdata import (
-    INSTRUMENTS, NAMES, IndexSolos, MixDataset, NoteBank, SoloGenerator, compose_scene, label_of, write_scene,
-)
+from scripts.trainingdata import INSTRUMENTS, NAMES, MixDataset, NoteBank, SoloGenerator, label_of
+from scripts.trainingdata.realdata import IndexSolos
+from scripts.trainingdata.scenes import compose_scene, write_scene
 from scripts.trainingdata.visuals import Actor, sprite
 
 FEW = ("violin", "flute", "drums", "maracas", "conga")  # cheap to render from scratch
