@@ -3,9 +3,10 @@
 A query (a point or a rectangle in source pixels, at a time) selects a K-dim pixel
 feature.  In every window the query follows its instrument: the best-matching pixel
 of that window supplies the feature, and a poor match (instrument gone) fades the
-mask out.  Masks are cross-faded across windows, shared out so that simultaneous
-queries never claim more than the whole mixture, mapped onto the native-rate STFT of
-the original (all channels, full band) and inverted.  The residual is the original
+mask out.  Masks are cross-faded across windows, shared out among simultaneous
+queries (never more than the whole mixture, the most to the strongest claim),
+mapped onto the native-rate STFT of the original (all channels, full band) and
+inverted.  The residual is the original
 minus all sources, so sources + residual reproduce the original exactly.
 """
 from __future__ import annotations
@@ -133,7 +134,7 @@ def _fade(frames: int) -> torch.Tensor:
 @torch.no_grad()
 def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tensor],
                 presence: list[torch.Tensor]) -> torch.Tensor:
-    """Cross-faded masks ``(Q, F, model_frames)``, shared so that they sum to at most one per bin."""
+    """Cross-faded masks ``(Q, F, model_frames)``, shared (see ``share``): at most one per bin in all."""
     config, net = analysis.config, model.net
     hop, t = analysis.window_hop, config.frames
     fade = _fade(t)
@@ -147,8 +148,19 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
         out[:, :, w * hop: w * hop + t] += torch.sigmoid(logits) * (gains[w][:, None, None] * fade)
         weight[w * hop: w * hop + t] += fade
     out /= weight
-    total = out.sum(0)
-    return out / torch.where(total > 1, total, torch.ones(()))
+    return share(out)
+
+
+def share(masks: torch.Tensor) -> torch.Tensor:
+    """Share bins among simultaneous queries' ``(Q, F, T)`` masks.
+
+    The queries together keep what the model gives them (their sum, at most the whole
+    bin); they split it in proportion to the squares of their own masks, a Wiener-style
+    competition that gives a bin to the instrument that claims it most.  One query's
+    mask is unchanged.
+    """
+    power = masks.square()
+    return power / power.sum(0).clamp_min(1e-12) * masks.sum(0).clamp(max=1.0)
 
 
 class NativeGrid:
