@@ -44,7 +44,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from pixelplayer_blender.core.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from pixelplayer_blender.core.config import PRESETS, ModelConfig  # noqa: E402
 from pixelplayer_blender.core.files import atomic_path  # noqa: E402
-from pixelplayer_blender.core.nets import PixelPlayerNet  # noqa: E402
+from pixelplayer_blender.core.nets import PixelPlayerNet, share  # noqa: E402
 from pixelplayer_blender.core.spectral import FrontEnd  # noqa: E402
 from trainingdata import NAMES  # noqa: E402
 from trainingdata.cache import SoloCache, pack  # noqa: E402
@@ -58,13 +58,15 @@ log = logging.getLogger("train")
 class MixAndSeparate(nn.Module):
     """The training objective around a :class:`PixelPlayerNet`; one forward pass = one step's losses."""
 
-    def __init__(self, net: PixelPlayerNet, mask: str = "ratio", crop: int | None = None, label_weight: float = 0.1):
+    def __init__(self, net: PixelPlayerNet, mask: str = "ratio", crop: int | None = None, label_weight: float = 0.1,
+                 shared_weight: float = 0.0):
         super().__init__()
         self.net = net
         self.front = FrontEnd(net.config)
         self.mask = mask
         self.crop = crop
         self.label_weight = label_weight
+        self.shared_weight = shared_weight
 
     def features(self, frames: torch.Tensor, centre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(P, V, 3, S, S)`` frames -> max-pooled and clicked ``(P, K)`` features."""
@@ -101,8 +103,26 @@ class MixAndSeparate(nn.Module):
             label_logits = self.net.label_logits(feature)
             if label_logits is not None and (labels >= 0).any():
                 losses[f"label_{name}"] = F.cross_entropy(label_logits.float(), labels, ignore_index=-1)
-        losses["total"] = sum(v * (self.label_weight if k.startswith("label") else 0.5) for k, v in losses.items())
+        if self.shared_weight:
+            losses["shared_error_db"] = shared_error_db(logits, mix, sources)
+        scale = {"label": self.label_weight, "shared": self.shared_weight}
+        losses["total"] = sum(v * scale.get(k, scale.get(k.split("_")[0], 0.5)) for k, v in losses.items())
         return losses
+
+
+def shared_error_db(logits: torch.Tensor, mix: torch.Tensor, sources: torch.Tensor, floor: float = 1e-3) -> torch.Tensor:
+    """Mean error-to-signal ratio (dB) of all sources clicked at once, masks shared as the engine shares them.
+
+    ``logits`` ``(B, N, F, T)``; ``mix`` ``(B, F, T)`` and ``sources`` ``(B, N, F, T)`` magnitudes. Like
+    SDR it weighs bins by energy and every source equally; ``floor`` (of the mixture's energy) keeps a
+    silent source's score finite: it is scored by how little of the mixture it takes.
+    """
+    with torch.autocast(logits.device.type, enabled=False):
+        estimate = share(torch.sigmoid(logits.float()), dim=1) * mix[:, None]
+        error = (estimate - sources).square().sum((2, 3))
+        signal = sources.square().sum((2, 3))
+        eps = (floor * mix.square().sum((1, 2))[:, None]).clamp_min(1e-8)
+        return (10 * torch.log10((error + eps) / (signal + eps))).mean()
 
 
 # ------------------------------------------------------------------------------------------------- training
@@ -197,6 +217,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--label-weight", type=float, default=0.1)
+    p.add_argument("--shared-weight", type=float, default=0.0,
+                   help="weight of the error (dB) of all sources clicked at once, their masks shared as the "
+                        "engine shares them (core/nets.py: share); with it, model_best.pt is kept by this held-out error")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast (on by default on GPUs)")
     p.add_argument("--steps", type=int, default=None, help="stop after this many steps")
     p.add_argument("--budget-minutes", type=float, default=None, help="stop after this much time on --clock")
@@ -252,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     net = PixelPlayerNet(config)
     if args.init:
         net.load_state_dict(load_checkpoint(args.init).net.state_dict())
-    objective = MixAndSeparate(net, args.mask, args.crop, args.label_weight).to(device)
+    objective = MixAndSeparate(net, args.mask, args.crop, args.label_weight, args.shared_weight).to(device)
     optimiser = torch.optim.Adam(objective.parameters(), lr=args.lr)
     rng = np.random.default_rng([args.seed, rank])
     torch.manual_seed(args.seed * 1000 + rank)
@@ -312,8 +335,9 @@ def main(argv: list[str] | None = None) -> None:
             scores = validate(objective, held_out, args, length, amp)
             log.info("step %d  validation  %s", step, "  ".join(f"{k} {v:.4f}" for k, v in scores.items()))
             curve.write(json.dumps({"step": step, "validation": scores}) + "\n")
-            if scores["mask_clicked"] < best:
-                best = scores["mask_clicked"]
+            score = scores["shared_error_db" if args.shared_weight else "mask_clicked"]
+            if score < best:
+                best = score
                 export(args.out / "model_best.pt", net, args, cache, step, spent, world, scores)
             last = clock()  # validation is not training time
         if rank == 0 and step % args.save_every == 0:

@@ -2,7 +2,9 @@
 
 * video net: frames -> a K-dim feature per pixel (``sigmoid``-activated),
 * audio U-Net: log-frequency spectrogram -> K components,
-* synthesizer: a pixel's feature and the K components -> a spectrogram mask.
+* synthesizer: a pixel's feature and the K components -> a spectrogram mask,
+
+and ``share``, how the masks of several simultaneous clicks split each bin.
 """
 from __future__ import annotations
 
@@ -146,3 +148,16 @@ class PixelPlayerNet(nn.Module):
 
     def label_logits(self, feature: torch.Tensor) -> torch.Tensor | None:
         return None if self.label_head is None else self.label_head(feature)
+
+
+def share(masks: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """Share bins among simultaneous queries' masks, queries along ``dim`` (``(Q, F, T)``).
+
+    The queries together keep what the model gives them (their sum, at most the whole
+    bin); they split it in proportion to the squares of their own masks, a Wiener-style
+    competition that gives a bin to the instrument that claims it most.  One query's
+    mask is unchanged.  Training uses the same rule (``train.py --shared-weight``).
+    """
+    power = masks.square()
+    total = masks.sum(dim, keepdim=True).clamp(max=1.0)
+    return power / power.sum(dim, keepdim=True).clamp_min(1e-12) * total

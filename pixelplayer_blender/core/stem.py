@@ -19,6 +19,7 @@ import torch
 from .analysis import Analysis
 from .checkpoint import LoadedModel
 from .errors import PixelPlayerError
+from .nets import share
 from .spectral import log_row_of_fraction
 
 # Match strength (see ``follow``) below LOW means "instrument absent" (mask 0), above HIGH
@@ -149,18 +150,6 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
         weight[w * hop: w * hop + t] += fade
     out /= weight
     return share(out)
-
-
-def share(masks: torch.Tensor) -> torch.Tensor:
-    """Share bins among simultaneous queries' ``(Q, F, T)`` masks.
-
-    The queries together keep what the model gives them (their sum, at most the whole
-    bin); they split it in proportion to the squares of their own masks, a Wiener-style
-    competition that gives a bin to the instrument that claims it most.  One query's
-    mask is unchanged.
-    """
-    power = masks.square()
-    return power / power.sum(0).clamp_min(1e-12) * masks.sum(0).clamp(max=1.0)
 
 
 class NativeGrid:

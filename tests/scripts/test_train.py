@@ -130,12 +130,31 @@ def test_validation_keeps_the_best_model(runs, tmp_path):
     done = subprocess.run([sys.executable, str(TRAIN), str(out), "--preset", "tiny", "--solos", str(runs["solos"]),
                            "--count", "8", "--sources", "2", "--val", "4", "--val-every", "2", "--steps", "4",
                            "--batch", "2", "--pool", "4", "--crop", "64", "--amp", "--semitones", "1", "--eq-db", "6",
-                           "--flip", "0.5", "--log-every", "1"], capture_output=True, text=True, timeout=120)
+                           "--flip", "0.5", "--log-every", "1", "--shared-weight", "0.1"],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     best = load_checkpoint(out / "model_best.pt")
     assert best.metadata["validation"]["mask_clicked"] > 0 and best.metadata["data"].startswith("4 solos")
     curve = [json.loads(line) for line in (out / "curve.jsonl").read_text().splitlines()]
+    validations = [c["validation"] for c in curve if "validation" in c]
     assert [c["step"] for c in curve if "validation" in c] == [2, 4]
+    # With --shared-weight the best model is the one whose shared masks err least.
+    assert best.metadata["validation"]["shared_error_db"] == min(v["shared_error_db"] for v in validations)
+
+
+def test_shared_error_scores_separation_like_sdr():
+    """All sources clicked at once: right masks err far less than even ones; a silent source stays finite."""
+    mix = torch.rand(2, 8, 6) + 0.1
+    owner = torch.rand(2, 8, 6) > 0.5  # each bin belongs to one of two sources
+    sources = torch.stack([mix * owner, mix * ~owner], 1)
+    right = torch.where(torch.stack([owner, ~owner], 1), 8.0, -8.0)
+    even = torch.zeros_like(right)
+    assert train.shared_error_db(right, mix, sources) < -25
+    assert -4 < train.shared_error_db(even, mix, sources) < -2  # half of every bin to each: about -3 dB
+    silent = torch.stack([mix, torch.zeros_like(mix)], 1)
+    assert torch.isfinite(train.shared_error_db(even, mix, silent))
+    assert train.shared_error_db(right, mix, silent) > train.shared_error_db(torch.stack(
+        [torch.full_like(mix, 8.0), torch.full_like(mix, -8.0)], 1), mix, silent)
 
 
 def test_ratio_targets_make_a_perfect_mask_score_best():
