@@ -154,6 +154,7 @@ def export(path: Path, net: PixelPlayerNet, args: argparse.Namespace, cache: Sol
     save_checkpoint(path, net, {
         "trained": True, "preset": args.preset, "steps": step, "batch": args.batch * world,
         "sources": args.sources, "pool": args.pool, "mask": args.mask, "crop_frames": args.crop,
+        "label_weight": args.label_weight, "shared_weight": args.shared_weight,
         "augment": dataclasses.asdict(augmentation(args)),
         f"{args.clock}_minutes": round(spent / 60, 1), "processes": world,
         "data": f"{len(cache) - args.val} solos: {cache.meta['source']} ({', '.join(cache.meta['instruments'])})",
@@ -297,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     budget = (args.budget_minutes or math.inf) * 60
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     sums: dict[str, float] = {}
+    last_scores: dict[str, float] | None = None  # the latest held-out scores, recorded in model.pt
     last, wall = clock(), time.perf_counter()
     curve = open(args.out / "curve.jsonl", "a") if rank == 0 else None
     max_steps = min(math.inf if args.steps is None else args.steps, math.inf if args.stop_at is None else args.stop_at)
@@ -332,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
             curve.flush()
             sums, wall = {}, time.perf_counter()
         if rank == 0 and held_out is not None and (step % args.val_every == 0 or step >= max_steps or spent >= budget):
-            scores = validate(objective, held_out, args, length, amp)
+            scores = last_scores = validate(objective, held_out, args, length, amp)
             log.info("step %d  validation  %s", step, "  ".join(f"{k} {v:.4f}" for k, v in scores.items()))
             curve.write(json.dumps({"step": step, "validation": scores}) + "\n")
             score = scores["shared_error_db" if args.shared_weight else "mask_clicked"]
@@ -347,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
             export(args.out / f"model_{step:06d}.pt", net, args, cache, step, spent, world)
     if rank == 0:
         save_state(state_path, objective, optimiser, step, spent, best, rng)
-        export(args.out / "model.pt", net, args, cache, step, spent, world)
+        export(args.out / "model.pt", net, args, cache, step, spent, world, last_scores)
         log.info("done: step %d, %.1f %s minutes, model in %s", step, spent / 60, args.clock, args.out / "model.pt")
     if world > 1:
         dist.destroy_process_group()

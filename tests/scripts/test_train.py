@@ -140,6 +140,8 @@ def test_validation_keeps_the_best_model(runs, tmp_path):
     assert [c["step"] for c in curve if "validation" in c] == [2, 4]
     # With --shared-weight the best model is the one whose shared masks err least.
     assert best.metadata["validation"]["shared_error_db"] == min(v["shared_error_db"] for v in validations)
+    final = load_checkpoint(out / "model.pt").metadata
+    assert final["validation"] == validations[-1] and final["shared_weight"] == 0.1
 
 
 def test_shared_error_scores_separation_like_sdr():
