@@ -103,10 +103,10 @@ class MixAndSeparate(nn.Module):
             label_logits = self.net.label_logits(feature)
             if label_logits is not None and (labels >= 0).any():
                 losses[f"label_{name}"] = F.cross_entropy(label_logits.float(), labels, ignore_index=-1)
-        if self.shared_weight:
-            losses["shared_error_db"] = shared_error_db(logits, mix, sources)
-        scale = {"label": self.label_weight, "shared": self.shared_weight}
-        losses["total"] = sum(v * scale.get(k, scale.get(k.split("_")[0], 0.5)) for k, v in losses.items())
+            if name == "clicked" and self.shared_weight:
+                losses["shared_error_db"] = shared_error_db(logits, mix, sources)
+        scale = {"mask": 0.5, "label": self.label_weight, "shared": self.shared_weight}
+        losses["total"] = sum(v * scale[k.split("_")[0]] for k, v in losses.items())
         return losses
 
 

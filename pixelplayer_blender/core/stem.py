@@ -6,8 +6,8 @@ of that window supplies the feature, and a poor match (instrument gone) fades th
 mask out.  Masks are cross-faded across windows, shared out among simultaneous
 queries (never more than the whole mixture, the most to the strongest claim),
 mapped onto the native-rate STFT of the original (all channels, full band) and
-inverted.  The residual is the original
-minus all sources, so sources + residual reproduce the original exactly.
+inverted.  The residual is the original minus all sources, so sources + residual
+reproduce the original exactly.
 """
 from __future__ import annotations
 

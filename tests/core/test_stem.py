@@ -10,9 +10,7 @@ from pixelplayer_blender.core.analysis import Analysis
 from pixelplayer_blender.core.config import PRESETS
 from pixelplayer_blender.core.errors import PixelPlayerError
 from pixelplayer_blender.core.separator import Separator
-from pixelplayer_blender.core.stem import (
-    NativeGrid, Point, Region, apply_masks, follow, model_masks, share,
-)
+from pixelplayer_blender.core.stem import NativeGrid, Point, Region, apply_masks, follow, model_masks
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +45,6 @@ def test_masks_of_simultaneous_queries_never_exceed_the_mixture(separator, duet)
     masks = model_masks(separator.model, analysis, [m for m, _ in followed], [p for _, p in followed])
     assert masks.shape == (4, analysis.config.log_bins, analysis.model_frames)
     assert masks.min() >= 0 and masks.sum(0).max() <= 1 + 1e-5
-
-
-def test_sharing_keeps_the_claimed_total_and_favours_the_strongest_claim():
-    one = torch.rand(1, 8, 5)
-    assert torch.allclose(share(one), one)  # a single query keeps its mask
-    masks = torch.tensor([[0.6, 0.5, 0.9, 0.0], [0.2, 0.5, 0.8, 0.0]])[:, None]  # (Q=2, F=1, T=4)
-    shared = share(masks)
-    assert torch.allclose(shared.sum(0), masks.sum(0).clamp(max=1))  # the rest keeps what nobody claims
-    assert torch.allclose(shared[:, 0, 0], torch.tensor([0.72, 0.08]))  # 0.8 split 9:1, not 3:1
-    assert torch.allclose(shared[0, 0, 1], shared[1, 0, 1]) and shared[:, 0, 3].eq(0).all()
-    assert shared[0, 0, 2] > shared[1, 0, 2] and shared[:, 0, 2].sum() <= 1 + 1e-6
 
 
 def test_full_band_application(separator, duet):

@@ -136,8 +136,9 @@ def test_validation_keeps_the_best_model(runs, tmp_path):
     best = load_checkpoint(out / "model_best.pt")
     assert best.metadata["validation"]["mask_clicked"] > 0 and best.metadata["data"].startswith("4 solos")
     curve = [json.loads(line) for line in (out / "curve.jsonl").read_text().splitlines()]
-    validations = [c["validation"] for c in curve if "validation" in c]
-    assert [c["step"] for c in curve if "validation" in c] == [2, 4]
+    validated = [c for c in curve if "validation" in c]
+    validations = [c["validation"] for c in validated]
+    assert [c["step"] for c in validated] == [2, 4]
     # With --shared-weight the best model is the one whose shared masks err least.
     assert best.metadata["validation"]["shared_error_db"] == min(v["shared_error_db"] for v in validations)
     final = load_checkpoint(out / "model.pt").metadata
