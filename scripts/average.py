@@ -1,0 +1,49 @@
+"""Average the weights of checkpoints of one configuration (a "model soup").
+
+    python scripts/average.py OUT.pt A.pt B.pt [...]
+
+Legs fine-tuned from one starting checkpoint stay close enough in weight space that their
+mean is a model too, often better than either.  Floating-point tensors are averaged,
+integer buffers (counters) are taken from the first; the metadata is the first's, with the
+averaged files listed and its held-out scores dropped (they were the first's alone).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from pixelplayer_blender.core.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from pixelplayer_blender.core.errors import PixelPlayerError  # noqa: E402
+
+
+def average(out: Path, paths: list[Path]) -> Path:
+    models = [load_checkpoint(p) for p in paths]
+    first = models[0]
+    for path, model in zip(paths[1:], models[1:]):
+        if model.net.config != first.net.config:
+            raise PixelPlayerError(f"{path} has another configuration than {paths[0]}: only like models average")
+    states = [m.net.state_dict() for m in models]
+    mean = {k: torch.stack([s[k].double() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
+            for k, v in states[0].items()}
+    first.net.load_state_dict(mean)
+    metadata = {k: v for k, v in first.metadata.items() if k not in ("validation", "engine_version")}
+    return save_checkpoint(out, first.net, {**metadata, "averaged": [str(p) for p in paths]})
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("out", type=Path)
+    p.add_argument("checkpoints", type=Path, nargs="+")
+    args = p.parse_args(argv)
+    try:
+        print(f"wrote {average(args.out, args.checkpoints)}")
+    except PixelPlayerError as error:
+        sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""scripts/average.py: the mean of like checkpoints, and a clear refusal of unlike ones."""
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import torch
+
+from pixelplayer_blender.core.checkpoint import load_checkpoint, save_checkpoint
+from pixelplayer_blender.core.config import PRESETS
+from pixelplayer_blender.core.nets import PixelPlayerNet
+from scripts import average
+
+CONFIG = dataclasses.replace(PRESETS["tiny"], labels=("violin", "trumpet"))
+
+
+def saved(path, seed: int, config=CONFIG):
+    torch.manual_seed(seed)
+    net = PixelPlayerNet(config)
+    return save_checkpoint(path, net, {"trained": True, "data": f"seed {seed}", "validation": {"total": 0.5}})
+
+
+def test_average_is_the_mean_of_the_weights(tmp_path):
+    paths = [saved(tmp_path / f"{seed}.pt", seed) for seed in (1, 2, 3)]
+    soup = load_checkpoint(average.average(tmp_path / "soup.pt", paths))
+    states = [load_checkpoint(p).net.state_dict() for p in paths]
+    differing = 0
+    for key, value in soup.net.state_dict().items():
+        if value.is_floating_point():
+            differing += not torch.equal(states[0][key], states[1][key])
+            torch.testing.assert_close(value, sum(s[key] for s in states) / 3)
+        else:
+            assert torch.equal(value, states[0][key])
+    assert differing > 10  # the seeds gave different weights: the mean is not one of them
+    assert soup.net.config == CONFIG and soup.trained
+    assert soup.metadata["averaged"] == [str(p) for p in paths] and soup.metadata["data"] == "seed 1"
+    assert "validation" not in soup.metadata
+
+
+def test_unlike_checkpoints_are_refused_and_nothing_is_written(tmp_path):
+    a = saved(tmp_path / "a.pt", 1)
+    b = saved(tmp_path / "b.pt", 1, dataclasses.replace(CONFIG, labels=("violin", "flute")))
+    done = subprocess.run([sys.executable, average.__file__, str(tmp_path / "soup.pt"), str(a), str(b)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "another configuration" in done.stderr
+    assert not (tmp_path / "soup.pt").exists()
