@@ -21,6 +21,7 @@ from pixelplayer_blender.core.errors import PixelPlayerError  # noqa: E402
 
 
 def average(out: Path, paths: list[Path]) -> Path:
+    """Write the mean of the checkpoints' weights to ``out``; checkpoints of another configuration are refused."""
     models = [load_checkpoint(p) for p in paths]
     first = models[0]
     for path, model in zip(paths[1:], models[1:]):
