@@ -44,7 +44,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from pixelplayer_blender.core.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from pixelplayer_blender.core.config import PRESETS, ModelConfig  # noqa: E402
 from pixelplayer_blender.core.files import atomic_path  # noqa: E402
-from pixelplayer_blender.core.nets import PixelPlayerNet, share  # noqa: E402
+from pixelplayer_blender.core.nets import PixelPlayerNet, share, widen  # noqa: E402
 from pixelplayer_blender.core.spectral import FrontEnd  # noqa: E402
 from trainingdata import NAMES  # noqa: E402
 from trainingdata.cache import SoloCache, pack  # noqa: E402
@@ -201,6 +201,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--instruments", nargs="*", help="synthetic instruments to use (default: all)")
     p.add_argument("--workers", type=int, default=1, help="processes rendering or unpacking the cache")
     p.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--k", type=int, help="features per pixel = audio components (default: the preset's); an "
+                                         "--init checkpoint with fewer is widened to K (core/nets.py: widen)")
+    p.add_argument("--widen-noise", type=float, default=0.1,
+                   help="perturbation of the widened copies' weights, relative to each weight's spread")
     p.add_argument("--batch", type=int, default=8, help="mixtures per step and process")
     p.add_argument("--sources", type=int, nargs="+", default=[2, 3], help="N of a mixture, drawn per step")
     p.add_argument("--mask", choices=("ratio", "binary"), default="ratio")
@@ -256,7 +260,8 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     setup_logging(args.out, rank)
 
-    config: ModelConfig = dataclasses.replace(PRESETS[args.preset], labels=NAMES)
+    config: ModelConfig = dataclasses.replace(PRESETS[args.preset], labels=NAMES,
+                                              k=args.k or PRESETS[args.preset].k)
     if rank == 0:
         SoloCache.ensure(args.solos, args.count, [config.image_size, *args.sizes], args.seed, args.index,
                          args.instruments, args.workers, args.from_pack)
@@ -275,7 +280,11 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed)  # identical initial weights on every rank
     net = PixelPlayerNet(config)
     if args.init:
-        net.load_state_dict(load_checkpoint(args.init).net.state_dict())
+        start = load_checkpoint(args.init).net
+        if start.config.k < config.k:
+            log.info("widening %s from K = %d to %d", args.init, start.config.k, config.k)
+            start = widen(start, config.k, args.widen_noise, args.seed)
+        net.load_state_dict(start.state_dict())
     objective = MixAndSeparate(net, args.mask, args.crop, args.label_weight, args.shared_weight).to(device)
     optimiser = torch.optim.Adam(objective.parameters(), lr=args.lr)
     rng = np.random.default_rng([args.seed, rank])

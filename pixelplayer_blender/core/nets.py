@@ -4,9 +4,12 @@
 * audio U-Net: log-frequency spectrogram -> K components,
 * synthesizer: a pixel's feature and the K components -> a spectrogram mask,
 
-and ``share``, how the masks of several simultaneous clicks split each bin.
+and ``share``, how the masks of several simultaneous clicks split each bin, and
+``widen``, which gives a trained net more components without changing what it does.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 from torch import nn
@@ -161,3 +164,39 @@ def share(masks: torch.Tensor, dim: int = 0) -> torch.Tensor:
     power = masks.square()
     total = masks.sum(dim, keepdim=True).clamp(max=1.0)
     return power / power.sum(dim, keepdim=True).clamp_min(1e-12) * total
+
+
+@torch.no_grad()
+def widen(net: PixelPlayerNet, k: int, noise: float = 0.0, seed: int = 0) -> PixelPlayerNet:
+    """A copy of ``net`` with ``k`` features and components, Net2Net-style (Chen et al., 2016).
+
+    New channel ``n`` duplicates channel ``n mod K`` in the video head and the U-Net's last
+    convolution, and each duplicated channel's synthesizer scale and label-head column are
+    halved between its copies, so masks and labels stay exactly those of ``net``.  ``noise``
+    (relative to each weight's spread) perturbs the copies' incoming weights so they can
+    learn apart.
+    """
+    old = net.config.k
+    if k <= old:
+        raise ValueError(f"widen to k={k}: the net already has {old}")
+    wide = PixelPlayerNet(dataclasses.replace(net.config, k=k)).to(net.pixel_mean.device)
+    source = torch.arange(k) % old
+    copies = torch.bincount(source, minlength=old).float()
+    generator = torch.Generator().manual_seed(seed)
+    state = net.state_dict()
+    out_convs = {"video.head", f"audio.up.{len(wide.audio.up) - 1}.1"}
+    for name, value in wide.state_dict().items():
+        kept = state[name]
+        if name.rsplit(".", 1)[0] in out_convs:  # rows are output channels
+            grown = kept[source].clone()
+            if name.endswith("weight") and noise:
+                jitter = torch.randn(grown.shape, generator=generator).to(grown) * noise * kept.std()
+                grown[old:] += jitter[old:]
+        elif name == "synth.scale":
+            grown = (kept / copies)[source]
+        elif name == "label_head.weight":
+            grown = (kept / copies)[:, source]
+        else:
+            grown = kept
+        value.copy_(grown)
+    return wide.train(net.training)

@@ -1,9 +1,13 @@
-"""How simultaneous clicks' masks share a bin (``core/nets.py``: ``share``)."""
+"""How simultaneous clicks' masks share a bin, and widening a net (``core/nets.py``: ``share``, ``widen``)."""
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 import torch
 
-from pixelplayer_blender.core.nets import share
+from pixelplayer_blender.core.config import PRESETS
+from pixelplayer_blender.core.nets import PixelPlayerNet, share, widen
 
 
 def test_sharing_keeps_the_claimed_total_and_favours_the_strongest_claim():
@@ -21,3 +25,31 @@ def test_sharing_along_another_axis_matches_sharing_each_mixture():
     masks = torch.rand(3, 2, 4, 5)  # (B, Q, F, T): training shares along dim 1
     shared = share(masks, dim=1)
     assert all(torch.allclose(shared[b], share(masks[b])) for b in range(3))
+
+
+def _outputs(net: PixelPlayerNet, frames: torch.Tensor, spectrogram: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    with torch.no_grad():
+        feature = net.pixel_features(frames)[:, :, 3, 4]
+        return net.mask_logits(feature, net.components(spectrogram)), net.label_logits(feature)
+
+
+def test_widening_keeps_what_the_net_does_and_lets_the_copies_differ():
+    torch.manual_seed(0)
+    config = PRESETS["tiny"]
+    net = PixelPlayerNet(dataclasses.replace(config, labels=("a", "b", "c"))).eval()
+    with torch.no_grad():
+        net.synth.scale.uniform_(0.5, 2.0)  # distinct per channel, as after training
+    frames = torch.randint(0, 256, (2, 3, config.image_size, config.image_size), dtype=torch.uint8)
+    spectrogram = torch.randn(2, 1, config.log_bins, 64)
+    masks, labels = _outputs(net, frames, spectrogram)
+    exact = widen(net, 20)  # 8 -> 20: channels copied 3, 3, 3, 3, 2, 2, 2, 2 times
+    assert exact.config.k == 20 and not exact.training
+    wide_masks, wide_labels = _outputs(exact, frames, spectrogram)
+    assert torch.allclose(wide_masks, masks, atol=1e-5) and torch.allclose(wide_labels, labels, atol=1e-5)
+    assert torch.allclose(exact.synth.scale[[0, 8, 16]], net.synth.scale[0].expand(3) / 3)
+    noisy = widen(net, 20, noise=0.1)
+    head, old = noisy.video.head.weight, net.video.head.weight
+    assert torch.equal(head[:8], old) and not torch.equal(head[8:16], old)  # only the copies move
+    assert (_outputs(noisy, frames, spectrogram)[0] - masks).abs().max() < 0.1 * masks.abs().max()
+    with pytest.raises(ValueError, match="already has 8"):
+        widen(net, 8)

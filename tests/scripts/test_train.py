@@ -57,6 +57,13 @@ def test_resuming_reproduces_an_uninterrupted_run(runs):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_training_from_a_checkpoint_with_fewer_components_widens_it(runs, tmp_path):
+    done = run_train(tmp_path / "wide", runs["solos"], "--init", str(runs["straight"] / "model.pt"), "--k", "12")
+    assert "from K = 8 to 12" in done.stderr
+    wide = load_checkpoint(tmp_path / "wide" / "model.pt")
+    assert wide.net.config.k == 12 and wide.net.video.head.out_channels == 12 and wide.metadata["steps"] == 6
+
+
 def test_solo_cache_and_mixtures(runs):
     cache = SoloCache(runs["solos"])
     assert len(cache) == 8 and set(NAMES[i] for i in cache.labels) <= set(FEW)
