@@ -171,8 +171,8 @@ def widen(net: PixelPlayerNet, k: int, noise: float = 0.0, seed: int = 0) -> Pix
     """A copy of ``net`` with ``k`` features and components, Net2Net-style (Chen et al., 2016).
 
     New channel ``n`` duplicates channel ``n mod K`` in the video head and the U-Net's last
-    convolution, and each duplicated channel's synthesizer scale and label-head column are
-    halved between its copies, so masks and labels stay exactly those of ``net``.  ``noise``
+    convolution, and each channel's synthesizer scale and label-head column are divided
+    among its copies, so masks and labels stay exactly those of ``net``.  ``noise``
     (relative to each weight's spread) perturbs the copies' incoming weights so they can
     learn apart.
     """
