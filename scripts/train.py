@@ -281,9 +281,9 @@ def main(argv: list[str] | None = None) -> None:
     net = PixelPlayerNet(config)
     if args.init:
         start = load_checkpoint(args.init).net
-        if start.config.k < config.k:
-            log.info("widening %s from K = %d to %d", args.init, start.config.k, config.k)
+        if (old := start.config.k) != config.k:  # widen refuses to shrink, with a clear message
             start = widen(start, config.k, args.widen_noise, args.seed)
+            log.info("widened %s from K = %d to %d", args.init, old, config.k)
         net.load_state_dict(start.state_dict())
     objective = MixAndSeparate(net, args.mask, args.crop, args.label_weight, args.shared_weight).to(device)
     optimiser = torch.optim.Adam(objective.parameters(), lr=args.lr)

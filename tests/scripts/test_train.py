@@ -21,12 +21,12 @@ TRAIN = Path(train.__file__)
 FEW = ["violin", "flute", "drums"]  # cheap to render from scratch
 
 
-def run_train(out: Path, solos: Path, *extra: str) -> subprocess.CompletedProcess:
+def run_train(out: Path, solos: Path, *extra: str, ok: bool = True) -> subprocess.CompletedProcess:
     command = [sys.executable, str(TRAIN), str(out), "--preset", "tiny", "--solos", str(solos), "--count", "8",
                "--instruments", *FEW, "--steps", "6", *extra, "--batch", "2", "--crop", "64", "--save-every", "2",
                "--log-every", "1", "--seed", "3", "--pool", "4"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert (done.returncode == 0) == ok, done.stderr
     return done
 
 
@@ -62,6 +62,12 @@ def test_training_from_a_checkpoint_with_fewer_components_widens_it(runs, tmp_pa
     assert "from K = 8 to 12" in done.stderr
     wide = load_checkpoint(tmp_path / "wide" / "model.pt")
     assert wide.net.config.k == 12 and wide.net.video.head.out_channels == 12 and wide.metadata["steps"] == 6
+
+
+def test_training_refuses_to_shrink_a_checkpoint(runs, tmp_path):
+    done = run_train(tmp_path / "narrow", runs["solos"], "--init", str(runs["straight"] / "model.pt"), "--k", "4",
+                     ok=False)
+    assert "widen to k=4: the net already has 8" in done.stderr
 
 
 def test_solo_cache_and_mixtures(runs):
