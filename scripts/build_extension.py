@@ -2,7 +2,8 @@
 
 The CLI (``blender_ext.py``) ships inside the ``bpy`` wheel and runs with plain Python; this script
 finds it in a bpy venv (see scripts/setup_blender_envs.sh) or takes ``--cli``.  It stages the
-extension (blender_manifest.toml, the ``pixelplayer_blender`` package as the root, ``models/`` and
+extension (blender_manifest.toml, the ``pixelplayer_blender`` package as the root without its
+``training`` subpackage, ``models/`` and
 the wheels the manifest lists, downloaded from PyPI once into build/wheels), builds one zip per
 platform with ``--split-platforms`` and validates every zip with the same CLI.
 
@@ -66,7 +67,7 @@ def download_wheel(filename: str, cache: Path) -> Path:
 def stage(manifest: dict, platforms: list[str], staging: Path, cache: Path) -> None:
     """Lay out the extension's source tree in ``staging`` for the given platforms."""
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(ROOT / "pixelplayer_blender", staging, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(ROOT / "pixelplayer_blender", staging, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "training"))
     shutil.copytree(ROOT / "models", staging / "models")
     wheels = [w for w in manifest.get("wheels", []) if wheel_platforms(Path(w).name) & set(platforms)]
     (staging / "wheels").mkdir()

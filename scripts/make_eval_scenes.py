@@ -12,10 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trainingdata import SOUNDFONT, NoteBank  # noqa: E402
-from trainingdata.scenes import compose_scene, write_scene  # noqa: E402
+from pixelplayer_blender.training import SOUNDFONT, NoteBank  # noqa: E402
+from pixelplayer_blender.training.scenes import compose_scene, write_scene  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

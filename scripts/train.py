@@ -4,12 +4,12 @@
                             [--budget-minutes 60 | --steps N] [--index real.csv] [--init model.pt]
     torchrun --nproc_per_node 4 scripts/train.py OUT ...      # several GPUs (DistributedDataParallel)
 
-Solos are rendered once into a cache folder (``trainingdata/cache.py``), synthetic by default
-(``scripts/trainingdata``), or cut from real footage listed in a Sound-of-Pixels index CSV
+Solos are rendered once into a cache folder (``pixelplayer_blender/training/cache.py``), synthetic by default
+(``pixelplayer_blender/training``), or cut from real footage listed in a Sound-of-Pixels index CSV
 (``--index``); ``--pack`` writes a cache as a compact pack (Vorbis + JPEG) to carry to a GPU machine,
 ``--from-pack`` unpacks one there. The cache is held on the training device; every step mixes
 N = 2 or 3 random solos of distinct instruments at random gains, with optional pitch, equaliser,
-mirror and shrink augmentation (``trainingdata/mixing.py``). Per source: its frames -> video net -> per-pixel features ->
+mirror and shrink augmentation (``training/mixing.py``). Per source: its frames -> video net -> per-pixel features ->
 max over frames -> (a) max over space (the paper) and (b) the 3x3 cells around the instrument's box
 centre (what a click selects) -> synthesizer with the mixture's U-Net components -> mask logits, with
 the paper's log-magnitude-weighted BCE against the ratio (or binary) mask, plus cross-entropy of the
@@ -39,16 +39,16 @@ import torch.nn.functional as F
 from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+sys.path.insert(0, str(ROOT))  # a plain checkout without the package installed (a GPU machine)
 
 from pixelplayer_blender.core.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from pixelplayer_blender.core.config import PRESETS, ModelConfig  # noqa: E402
 from pixelplayer_blender.core.files import atomic_path  # noqa: E402
 from pixelplayer_blender.core.nets import PixelPlayerNet, share, widen  # noqa: E402
 from pixelplayer_blender.core.spectral import FrontEnd  # noqa: E402
-from trainingdata import NAMES  # noqa: E402
-from trainingdata.cache import SoloCache, pack  # noqa: E402
-from trainingdata.mixing import Augment, Mixer  # noqa: E402
+from pixelplayer_blender.training import NAMES  # noqa: E402
+from pixelplayer_blender.training.cache import SoloCache, pack  # noqa: E402
+from pixelplayer_blender.training.mixing import Augment, Mixer  # noqa: E402
 
 log = logging.getLogger("train")
 

@@ -13,9 +13,9 @@ import torch
 
 from pixelplayer_blender.core.checkpoint import load_checkpoint
 from scripts import evaluate, make_eval_scenes, train
-from scripts.trainingdata import NAMES
-from scripts.trainingdata.cache import SoloCache, pack
-from scripts.trainingdata.mixing import Augment, Mixer
+from pixelplayer_blender.training import NAMES
+from pixelplayer_blender.training.cache import SoloCache, pack
+from pixelplayer_blender.training.mixing import Augment, Mixer
 
 TRAIN = Path(train.__file__)
 FEW = ["violin", "flute", "drums"]  # cheap to render from scratch

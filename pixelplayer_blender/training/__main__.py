@@ -1,6 +1,6 @@
 """Look at and time the synthetic solos:
 
-    python -m scripts.trainingdata OUT [--count 24] [--seed 0] [--size 128]
+    python -m pixelplayer_blender.training OUT [--count 24] [--seed 0] [--size 128]
 
 writes OUT/solos.png (each row: one solo's frames with its box in red; silent ones in blue),
 OUT/solo_SEED_NAME.wav, and prints the mean generation time per solo.

@@ -10,10 +10,10 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from scripts.trainingdata import INSTRUMENTS, NAMES, MixDataset, NoteBank, SoloGenerator, label_of
-from scripts.trainingdata.realdata import IndexSolos
-from scripts.trainingdata.scenes import compose_scene, write_scene
-from scripts.trainingdata.visuals import Actor, sprite
+from pixelplayer_blender.training import INSTRUMENTS, NAMES, MixDataset, NoteBank, SoloGenerator, label_of
+from pixelplayer_blender.training.realdata import IndexSolos
+from pixelplayer_blender.training.scenes import compose_scene, write_scene
+from pixelplayer_blender.training.visuals import Actor, sprite
 
 FEW = ("violin", "flute", "drums", "maracas", "conga")  # cheap to render from scratch
 
