@@ -1,0 +1,42 @@
+"""Refactors keep the engine's outputs bit for bit: a separation and a sound map, pinned by checksum.
+
+The seeded untrained model on the common duet clip, one CPU thread (so reductions always run in
+the same order), through the command a user runs.  A change that alters these numbers on purpose
+(a new model rule, a new front-end) updates the pins in the same commit and says why.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import soundfile
+
+# sha256 of the float32 samples of each stem and of the rest, in output order; then of the heatmap PNG.
+STEMS = [
+    "b2b87af44fc5c7237f401e0ec0af317eabb410803ee894672737d7b09d578081",
+    "c84f2f4a4148313c6327299ba4135c2de0382b10a0676bc870e9b12fd3e9e4c9",
+    "75910a2c4f7721cf72f0eeed2663b50e4070ca749b88e1e68c6553905e79acd1",
+]
+HEATMAP = "c5d0c3439a475325a38ad868d302fbb51f9a38a727bc721fa07909ae8ff8884b"
+
+
+def _run(*args, cache) -> None:
+    env = {**os.environ, "PIXELPLAYER_CACHE": str(cache)}
+    proc = subprocess.run([sys.executable, "-m", "pixelplayer_blender.core.cli", "--threads", "1", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_separation_and_a_sound_map_are_unchanged(duet, untrained_checkpoint, tmp_path):
+    x, y = duet.point(1)
+    out = tmp_path / "stems"
+    _run("--checkpoint", untrained_checkpoint, "separate", duet.path, "--point", f"{x},{y}",
+         "--region", "0,0,100,90", "--time", "1.5", "--out-dir", out, cache=tmp_path / "cache")
+    files = sorted(out.iterdir(), key=lambda p: (p.name.split(".")[-2] == "rest", p.name))
+    digests = [hashlib.sha256(soundfile.read(f, dtype="float32")[0].tobytes()).hexdigest() for f in files]
+    _run("--checkpoint", untrained_checkpoint, "heatmap", duet.path, "--time", "2.0", "--out", tmp_path / "map.png",
+         cache=tmp_path / "cache")
+    heatmap = hashlib.sha256((tmp_path / "map.png").read_bytes()).hexdigest()
+    assert (digests, heatmap) == (STEMS, HEATMAP)
