@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a plain
 import clipgen  # noqa: E402  (sits beside this script)
 from pixelplayer_blender.core import media  # noqa: E402
 from pixelplayer_blender.core.separator import Separator  # noqa: E402
-from pixelplayer_blender.core.stem import Point  # noqa: E402
+from pixelplayer_blender.core.query import Point  # noqa: E402
 
 # Issue 2's targets on a 2-core machine (for the default 3- and 10-minute clips).
 TARGETS = {

@@ -40,7 +40,7 @@ from pixelplayer_blender.core.analysis import Analysis  # noqa: E402
 from pixelplayer_blender.core.config import PRESETS  # noqa: E402
 from pixelplayer_blender.core.separator import Separator  # noqa: E402
 from pixelplayer_blender.core.spectral import NativeSTFT  # noqa: E402
-from pixelplayer_blender.core.stem import Point  # noqa: E402
+from pixelplayer_blender.core.query import Point  # noqa: E402
 
 
 @dataclass

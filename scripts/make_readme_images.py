@@ -97,7 +97,7 @@ def rendered_frame(scene, folder: Path) -> np.ndarray:
 def composite(frame: np.ndarray, scene, extension) -> Image.Image:
     """``frame`` with the preview overlay on top, placed exactly as the draw handler places it."""
     blender = extension.blender
-    movie, analysis, _, layer = blender.preview.current(scene)
+    movie, analysis, _, layer = blender.preview_overlay.current(scene)
     video = analysis.info.video
     view_frame = blender.geometry.frame(scene)
     placement = blender.geometry.placement(movie, video.width, video.height)
@@ -108,17 +108,17 @@ def composite(frame: np.ndarray, scene, extension) -> Image.Image:
     height = frame.shape[0]
     for row in range(height):
         for column in range(frame.shape[1]):
-            view = blender.viewmap.frame_to_view(column + 0.5, height - row - 0.5, view_frame)
-            source = blender.viewmap.view_to_source(*view, view_frame, placement)
+            view = blender.pure.viewmap.frame_to_view(column + 0.5, height - row - 0.5, view_frame)
+            source = blender.pure.viewmap.view_to_source(*view, view_frame, placement)
             if source is not None:
                 rgba = overlay[int(source[1]), int(source[0])]
                 out[row, column] = out[row, column] * (1 - rgba[3]) + rgba[:3] * rgba[3]
     image = Image.fromarray((out * 255).round().astype(np.uint8))
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=15)
-    radius = blender.preview.MARKER_RADIUS * view_frame.height
+    radius = blender.preview_overlay.MARKER_RADIUS * view_frame.height
     for marker in layer.markers:
-        fx, fy = blender.viewmap.view_to_frame(*blender.viewmap.source_to_view(marker.x, marker.y, view_frame,
+        fx, fy = blender.pure.viewmap.view_to_frame(*blender.pure.viewmap.source_to_view(marker.x, marker.y, view_frame,
                                                                                placement), view_frame)
         x, y = fx, height - fy
         colour = tuple(round(c * 255) for c in marker.colour)

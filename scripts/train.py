@@ -97,7 +97,7 @@ class MixAndSeparate(nn.Module):
         comps = self.net.components(self.front.network_input(mix[:, None]))
         losses = {}
         for name, feature in zip(("pooled", "clicked"), self.features(frames, centre)):
-            logits = torch.stack([self.net.synth(feature[members[:, i]], comps) for i in range(n)], 1).float()
+            logits = self.net.synth(feature[members], comps).float()
             bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
             losses[f"mask_{name}"] = (bce * weight).sum() / weight.expand_as(bce).sum()
             label_logits = self.net.label_logits(feature)

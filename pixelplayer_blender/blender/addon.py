@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import bpy
 
-from . import analyze, bake, instruments, panel, pick, prefs, preview, stems
+from . import panel, prefs, preview_overlay, stem_files
+from .operators import analyze, bake, install_torch, pick, remove, solo
 
-MODULES = (prefs, analyze, pick, instruments, bake, panel)
+MODULES = (prefs, install_torch, analyze, pick, solo, remove, bake, panel)
 
 
 def register() -> None:
@@ -13,13 +14,13 @@ def register() -> None:
         for cls in module.CLASSES:
             bpy.utils.register_class(cls)
     prefs.register()
-    stems.register()
-    preview.register()
+    stem_files.register()
+    preview_overlay.register()
 
 
 def unregister() -> None:
-    preview.unregister()
-    stems.unregister()
+    preview_overlay.unregister()
+    stem_files.unregister()
     for module in reversed(MODULES):
         for cls in reversed(module.CLASSES):
             bpy.utils.unregister_class(cls)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import bpy
 
-from .viewmap import Crop, Frame, Placement, Timing
+from .pure.viewmap import Crop, Frame, Placement, Timing
 
 
 def frame(scene: bpy.types.Scene) -> Frame:

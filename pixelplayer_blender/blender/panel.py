@@ -5,20 +5,14 @@ import os
 
 import bpy
 
-from . import compat, deps, instruments, prefs, session, strips
-
-
-def _movie(context):
-    scene = compat.sequencer_scene(context)
-    editor = scene.sequence_editor if scene else None
-    strip = editor.active_strip if editor else None
-    return (editor, strip) if strip is not None and strip.type == "MOVIE" else (editor, None)
+from . import picks, prefs, strips
+from .pure import deps, session
 
 
 def _state(movie) -> str:
-    path = os.path.normpath(bpy.path.abspath(movie.filepath))
-    job = session.current.job
-    if job is not None and session.current.job_path == path:
+    path = strips.movie_file(movie)
+    job = session.current.jobs.get(session.ANALYSIS)
+    if job is not None and job.subject == path:
         return f"Analysing: {job.message} {job.fraction:.0%}"
     if not os.path.isfile(path):
         return "Media file missing"
@@ -35,22 +29,23 @@ class SEQUENCER_PT_pixelplayer(bpy.types.Panel):
         layout = self.layout
         for module in deps.missing():
             layout.label(text=deps.ADVICE[module], icon="ERROR")
-        editor, movie = _movie(context)
-        if movie is None:
+        scene, movie = strips.active_strip(context)
+        if movie is None or movie.type != "MOVIE":
             layout.label(text="Make a movie strip active", icon="INFO")
             return
         layout.label(text=_state(movie))
         row = layout.row(align=True)
         row.operator("sequencer.pixelplayer_analyze", icon="VIEWZOOM")
         row.operator("sequencer.pixelplayer_pick", icon="EYEDROPPER")
-        picks = strips.made_for(editor, movie, "pick")
-        if picks:
+        editor = scene.sequence_editor
+        picked = strips.made_for(editor, movie, "pick")
+        if picked:
             box = layout.box()
             box.label(text="Instruments")
-            for strip in picks:
+            for strip in picked:
                 row = _strip_row(box, strip)
                 solo = row.operator("sequencer.pixelplayer_solo", text="",
-                                    icon="SOLO_ON" if instruments.soloed(editor, strip) else "SOLO_OFF")
+                                    icon="SOLO_ON" if picks.soloed(editor, strip) else "SOLO_OFF")
                 solo.strip = strip.name
                 row.operator("sequencer.pixelplayer_remove", text="", icon="X").strip = strip.name
             for strip in strips.made_for(editor, movie, "rest") + strips.made_for(editor, movie, "bake"):

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import bpy
 
-from . import deps, installer
-from .jobs import Job
-from .session import Settings
+from .pure import deps, installer, session
+from .pure.session import Settings
 
 # The extension's root package: "bl_ext.<repository>.pixelplayer" when installed, "pixelplayer_blender" in a checkout.
 PACKAGE = __package__.rpartition(".")[0]
@@ -66,89 +65,16 @@ class PixelPlayerPreferences(bpy.types.AddonPreferences):
         row.prop(self, "threads")
         layout.prop(self, "stem_folder")
         box = layout.box()
-        job = PREFERENCES_OT_pixelplayer_install_torch.job
+        job = session.current.jobs.get(session.TORCH_INSTALL)
         if job is not None:
             box.label(text=f"Installing PyTorch: {job.message} {job.fraction:.0%}  (Esc cancels)", icon="TIME")
         else:
             row = box.row()
             for build in installer.builds():
-                row.operator(PREFERENCES_OT_pixelplayer_install_torch.bl_idname,
-                             text=f"Install PyTorch ({build})", icon="IMPORT").build = build
+                row.operator("preferences.pixelplayer_install_torch", text=f"Install PyTorch ({build})",
+                             icon="IMPORT").build = build
         box.label(text=f"Installs into {site_packages()}; log: {installer.LOG}")
         box.prop(self, "torch_site_packages")
-
-
-class PREFERENCES_OT_pixelplayer_install_torch(bpy.types.Operator):
-    bl_idname = "preferences.pixelplayer_install_torch"
-    bl_label = "Install PyTorch"
-    bl_description = "Download PyTorch with pip into this extension's own user folder (nothing else is touched)"
-
-    build: bpy.props.EnumProperty(name="Build", items=[("CPU", "CPU", "Runs everywhere"),
-                                                      ("CUDA", "CUDA", "For NVIDIA GPUs (Linux, Windows)")])
-    requirement: bpy.props.StringProperty(name="Requirement", default=installer.REQUIREMENT,
-                                          description="What pip installs, e.g. a pinned 'torch==2.6.0'")
-    index_url: bpy.props.StringProperty(name="Index URL", description="Package index; empty: the build's own")
-
-    job = None  # the running installation, shown by the preferences
-
-    def _work(self):
-        if self.build not in installer.builds():
-            raise installer.InstallError(f"No {self.build} build of PyTorch for this platform")
-        call = installer.command(site_packages(), self.requirement,
-                                 self.index_url or installer.index_url(self.build))
-        folder = user_folder()
-        return lambda progress, cancelled: installer.run(call, folder, progress, cancelled)
-
-    def _finished(self, log: Path) -> set[str]:
-        deps.add_site_packages(site_packages())
-        self.report({"INFO"}, f"Installed {self.requirement} (log: {log})")
-        return {"FINISHED"}
-
-    def execute(self, context) -> set[str]:
-        try:
-            log = self._work()(lambda fraction, message: None, lambda: False)
-        except (installer.InstallError, OSError) as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
-        return self._finished(log)
-
-    def invoke(self, context, event) -> set[str]:
-        if bpy.app.background:
-            return self.execute(context)
-        if PREFERENCES_OT_pixelplayer_install_torch.job is not None:
-            self.report({"ERROR"}, "PyTorch is already being installed")
-            return {"CANCELLED"}
-        try:
-            work = self._work()
-        except installer.InstallError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
-        PREFERENCES_OT_pixelplayer_install_torch.job = Job(work)
-        self._timer = context.window_manager.event_timer_add(0.2, window=context.window)
-        context.window_manager.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
-
-    def modal(self, context, event) -> set[str]:
-        job = PREFERENCES_OT_pixelplayer_install_torch.job
-        if event.type == "ESC" and event.value == "PRESS":
-            job.cancel()
-        if event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        ended = job.poll()
-        context.workspace.status_text_set(f"PixelPlayer: installing PyTorch: {job.message}  (Esc cancels)")
-        for window in context.window_manager.windows:
-            for area in window.screen.areas:
-                if area.type == "PREFERENCES":
-                    area.tag_redraw()
-        if not ended:
-            return {"PASS_THROUGH"}
-        context.window_manager.event_timer_remove(self._timer)
-        context.workspace.status_text_set(None)
-        PREFERENCES_OT_pixelplayer_install_torch.job = None
-        if job.error is not None:
-            self.report({"ERROR"}, str(job.error))
-            return {"CANCELLED"}
-        return self._finished(job.result)
 
 
 def get(context: bpy.types.Context | None = None) -> PixelPlayerPreferences:
@@ -172,4 +98,4 @@ def register() -> None:
         deps.add_site_packages(bpy.path.abspath(p.torch_site_packages))
 
 
-CLASSES = (PixelPlayerPreferences, PREFERENCES_OT_pixelplayer_install_torch)
+CLASSES = (PixelPlayerPreferences,)

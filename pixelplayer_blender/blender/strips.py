@@ -9,22 +9,25 @@ import os
 
 import bpy
 
+from ..core.query import Query, from_stored
 from . import compat
+from .errors import UserError
 
 KEY = "pixelplayer"
 MAX_CHANNEL = 128
 COLOR_TAGS = [f"COLOR_{i:02d}" for i in range(1, 10)]
 
 
-class UserError(RuntimeError):
-    """Bad input, explained in one line for ``Operator.report``."""
+def active_strip(context: bpy.types.Context):
+    """The scene being edited and its active strip (``None`` when there is none)."""
+    scene = compat.sequencer_scene(context)
+    editor = scene.sequence_editor if scene else None
+    return scene, editor.active_strip if editor else None
 
 
 def active_movie(context: bpy.types.Context):
-    """The scene being edited and its active strip, which must be a movie with its file present."""
-    scene = compat.sequencer_scene(context)
-    editor = scene.sequence_editor if scene else None
-    strip = editor.active_strip if editor else None
+    """The scene being edited and its active strip, which must be a movie."""
+    scene, strip = active_strip(context)
     if strip is None:
         raise UserError("Make a movie strip active first")
     if strip.type != "MOVIE":
@@ -32,9 +35,14 @@ def active_movie(context: bpy.types.Context):
     return scene, strip
 
 
+def movie_file(movie) -> str:
+    """The movie file's absolute path, present or not."""
+    return os.path.normpath(bpy.path.abspath(movie.filepath, library=movie.id_data.library))
+
+
 def media_path(movie) -> str:
     """The movie file's absolute path; a clear error if it is gone."""
-    path = os.path.normpath(bpy.path.abspath(movie.filepath, library=movie.id_data.library))
+    path = movie_file(movie)
     if not os.path.isfile(path):
         raise UserError(f"The media file of '{movie.name}' is missing: {path}")
     return path
@@ -57,9 +65,14 @@ def made_for(editor, movie, role: str) -> list:
     return sorted(found, key=lambda s: s[KEY].get("index", 0))
 
 
-def query(strip) -> list[float]:
-    """The stored query of a pick: ``[x, y, t]`` for a point, ``[x0, y0, x1, y1, t]`` for a region."""
-    return list(strip[KEY]["query"])
+def query(strip) -> Query:
+    """The query a pick was made with (older .blend files store it as a list)."""
+    return from_stored(strip[KEY]["query"])
+
+
+def stored(query: Query) -> dict:
+    """``query`` as a custom property can hold it (no ``None`` values)."""
+    return {key: value for key, value in query.to_dict().items() if value is not None}
 
 
 def free_channel(editor, start: float, end: float, above: int) -> int:

@@ -3,7 +3,8 @@
 The clip is cut into windows of ``config.window_samples`` model-rate samples with
 50 % overlap.  Per window we keep the K audio components (float16), the per-pixel
 features of ``config.video_frames`` frames and their sound maps.  Clicks afterwards
-need no network: see :mod:`.stem`.
+need no network: see :mod:`.isolate`, which applies masks to the clip's own sound
+(:class:`.clip.ClipAudio`, handed out beside the analysis).
 """
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ import os
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -23,15 +23,15 @@ import torch
 
 from . import media
 from .checkpoint import LoadedModel
+from .clip import ClipAudio
 from .config import ModelConfig
 from .errors import Cancelled, PixelPlayerError
-from .spectral import FrontEnd, NativeSTFT
+from .spectral import FrontEnd
 
 CACHE_VERSION = 1
 MIN_SECONDS = 1.0
 BATCH = 4  # windows per forward pass
 POOLED = (32, 16)  # (freq, time) grid of the sound-map energy estimate
-SPECTRUM_BUDGET = 256 << 20  # keep the native STFT in memory up to this size
 
 Progress = Callable[[float, str], None]
 
@@ -40,9 +40,9 @@ def _no_progress(fraction: float, message: str) -> None:
     pass
 
 
-@dataclass
+@dataclass(frozen=True)
 class Analysis:
-    """The cached result of analysing one clip with one model."""
+    """The cached result of analysing one clip with one model: network outputs only, never changed."""
 
     info: media.MediaInfo
     config: ModelConfig
@@ -54,8 +54,6 @@ class Analysis:
     features: np.ndarray  # (W, V, K, h, w) float16 per-pixel features
     sound_maps: np.ndarray  # (W, V, h, w) float16 fraction of the mixture each pixel claims
     cached: bool = False  # read back from the disk cache (no network pass was needed)
-    _audio: np.ndarray | None = field(default=None, repr=False)
-    _spectrum: torch.Tensor | None = field(default=None, repr=False)
 
     @property
     def windows(self) -> int:
@@ -69,30 +67,6 @@ class Analysis:
     @property
     def model_frames(self) -> int:
         return (self.windows - 1) * self.window_hop + self.config.frames
-
-    @cached_property
-    def stft(self) -> NativeSTFT:
-        return NativeSTFT(self.info.audio.sample_rate, self.config.n_fft / self.config.sample_rate)
-
-    def audio(self) -> np.ndarray:
-        """The decoded original at its native rate, ``(channels, samples)`` float32 (decoded once)."""
-        if self._audio is None:
-            self._audio = media.decode_audio(self.info.path)
-        return self._audio
-
-    def prepare(self) -> None:
-        """Decode the audio and keep its native STFT if it fits :data:`SPECTRUM_BUDGET`: clicks then start at once."""
-        stft, audio = self.stft, torch.from_numpy(self.audio())
-        frames = stft.frames(audio.shape[1])
-        if self._spectrum is None and frames * stft.bins * audio.shape[0] * 8 <= SPECTRUM_BUDGET:
-            self._spectrum = stft.analyse(audio, 0, frames)
-
-    def spectrum(self, first: int, last: int) -> torch.Tensor:
-        """Native STFT frames ``[first, last)``, ``(C, frames, bins)``."""
-        self.prepare()
-        if self._spectrum is not None:
-            return self._spectrum[:, first:last]
-        return self.stft.analyse(torch.from_numpy(self.audio()), first, last)
 
     def nearest_frame(self, t: float) -> tuple[int, int]:
         """(window, frame) indices of the analysed frame closest to time ``t``."""
@@ -209,15 +183,18 @@ def _sound_maps(net, features: torch.Tensor, comps: torch.Tensor, mix: torch.Ten
     ``features`` (W, V, K, h, w), pooled ``comps`` (W, K, P) and ``mix`` (W, P) -> (W, V, h, w).
     """
     w, v, k, h, wd = features.shape
-    feats = features.permute(0, 1, 3, 4, 2).reshape(w, v * h * wd, k) * net.synth.scale
-    masks = torch.sigmoid(torch.einsum("wnk,wkp->wnp", feats, comps) + net.synth.bias)
+    masks = torch.sigmoid(net.synth(features.permute(0, 1, 3, 4, 2).reshape(w, v * h * wd, k), comps))
     energy = (masks * mix[:, None]).sum(-1) / mix.sum(-1, keepdim=True).clamp_min(1e-8)
     return energy.view(w, v, h, wd)
 
 
 def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Progress | None = None,
-            cancel: Callable[[], bool] | None = None) -> Analysis:
-    """Analyse a clip (or load its cached analysis): audio components, pixel features, sound maps."""
+            cancel: Callable[[], bool] | None = None) -> tuple[Analysis, ClipAudio]:
+    """Analyse a clip (or load its cached analysis): audio components, pixel features, sound maps.
+
+    Also returns the clip's sound for isolation: already decoded and transformed after a fresh
+    analysis, decoded on first use after a cached one.
+    """
     progress = progress or _no_progress
     cancel = cancel or (lambda: False)
     path = Path(path).resolve()
@@ -228,7 +205,7 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
     cached = _load(cache_dir / key, info, key)
     if cached is not None:
         progress(1.0, "cached")
-        return cached
+        return cached, ClipAudio(path, info.audio.sample_rate, cached.config)
 
     tmp = cache_dir / f"{key}.tmp{os.getpid()}"
     try:
@@ -243,7 +220,7 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
 
 
 def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, progress: Progress,
-             cancel: Callable[[], bool]) -> Analysis:
+             cancel: Callable[[], bool]) -> tuple[Analysis, ClipAudio]:
     """A fresh analysis, written to ``tmp`` and then moved into the cache under ``key``."""
     net, config = model.net, model.net.config
     device = next(net.parameters()).device
@@ -285,11 +262,12 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, pro
     except OSError:  # another process cached the same clip meanwhile: theirs is identical
         pass
     result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
-                      ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"], _audio=audio)
+                      ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"])
     progress(0.95, "spectrum")
-    result.prepare()
+    clip = ClipAudio(info.path, info.audio.sample_rate, config, audio)
+    clip.prepare()
     progress(1.0, "done")
-    return result
+    return result, clip
 
 
 @torch.no_grad()

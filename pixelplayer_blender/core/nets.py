@@ -116,9 +116,15 @@ class Synthesizer(nn.Module):
         self.scale = nn.Parameter(torch.ones(k))
         self.bias = nn.Parameter(torch.zeros(1))
 
-    def forward(self, feature: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
-        """``(B, K)`` features and ``(B, K, F, T)`` components -> ``(B, F, T)`` mask logits."""
-        return torch.einsum("bk,bkft->bft", feature * self.scale, components) + self.bias
+    def forward(self, features: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+        """``(B, N, K)`` features and ``(B, K, F, T)`` components -> ``(B, N, F, T)`` mask logits.
+
+        Each of the N features of batch item b (queries, or every pixel of a frame) reads the same
+        components of item b.
+        """
+        b, k = components.shape[:2]
+        logits = (features * self.scale) @ components.reshape(b, k, -1) + self.bias
+        return logits.view(*logits.shape[:2], *components.shape[2:])
 
 
 class PixelPlayerNet(nn.Module):
@@ -145,9 +151,6 @@ class PixelPlayerNet(nn.Module):
     def components(self, log_magnitude: torch.Tensor) -> torch.Tensor:
         """``(B, 1, F, T)`` log magnitudes -> ``(B, K, F, T)`` audio components."""
         return self.audio(log_magnitude)
-
-    def mask_logits(self, feature: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
-        return self.synth(feature, components)
 
     def label_logits(self, feature: torch.Tensor) -> torch.Tensor | None:
         return None if self.label_head is None else self.label_head(feature)

@@ -11,7 +11,9 @@ import torch
 from . import analysis as _analysis
 from .analysis import Analysis, Progress
 from .checkpoint import load_model
-from .stem import Query, Separation, isolate
+from .clip import ClipAudio
+from .isolate import Separation, isolate
+from .query import Query
 
 
 def default_cache_dir() -> Path:
@@ -22,7 +24,10 @@ def default_cache_dir() -> Path:
 
 
 class Separator:
-    """Loads a model once; analyses clips (cached on disk) and answers clicks with separated audio."""
+    """Loads a model once; analyses clips (cached on disk) and answers clicks with separated audio.
+
+    It keeps each analysed clip's sound (:class:`.clip.ClipAudio`) for the clicks that follow.
+    """
 
     def __init__(self, checkpoint: str | Path | None = None, device: str = "cpu", threads: int | None = None,
                  cache_dir: str | Path | None = None) -> None:
@@ -30,6 +35,7 @@ class Separator:
             torch.set_num_threads(threads)
         self.model = load_model(checkpoint, device)
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self._clips: dict[str, ClipAudio] = {}
 
     @property
     def trained(self) -> bool:
@@ -42,15 +48,24 @@ class Separator:
 
     def analyze(self, path: str | Path, progress: Progress | None = None,
                 cancel: Callable[[], bool] | None = None) -> Analysis:
-        return _analysis.analyze(self.model, path, self.cache_dir, progress, cancel)
+        analysis, clip = _analysis.analyze(self.model, path, self.cache_dir, progress, cancel)
+        self._clips[analysis.key] = clip
+        return analysis
+
+    def clip(self, analysis: Analysis) -> ClipAudio:
+        """The sound of ``analysis``'s clip (decoded once, on first use)."""
+        if analysis.key not in self._clips:
+            self._clips[analysis.key] = ClipAudio(analysis.info.path, analysis.info.audio.sample_rate, analysis.config)
+        return self._clips[analysis.key]
 
     def isolate(self, analysis: Analysis, queries: list[Query]) -> Separation:
-        return isolate(self.model, analysis, queries)
+        clip = self.clip(analysis)
+        return isolate(self.model, analysis, clip, queries)
 
     def remix(self, analysis: Analysis, levels: list[tuple[Query, float]]) -> np.ndarray:
         """The original with each queried source at its level in dB (the rest unchanged)."""
         separation = self.isolate(analysis, [q for q, _ in levels])
-        out = analysis.audio().copy()
+        out = self.clip(analysis).audio().copy()
         for stem, (_, db) in zip(separation.sources, levels):
             out += (10.0 ** (db / 20.0) - 1.0) * stem.audio
         return out

@@ -31,7 +31,7 @@ def heat(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip((values - low) / max(high - low, 1e-8), 0, 1)
 
 
-def overlay(frame: np.ndarray, sound_map: np.ndarray, low: float, high: float) -> np.ndarray:
+def composite(frame: np.ndarray, sound_map: np.ndarray, low: float, high: float) -> np.ndarray:
     """Blend the map (upsampled to the frame) over an RGB frame; ``[low, high]`` is stretched to [0, 1]."""
     from PIL import Image
 
@@ -50,5 +50,5 @@ def export_png(analysis: Analysis, t: float, path: str | Path) -> Path:
         frame = reader.frame_at(t)
     low, high = heat_range(analysis.sound_maps)
     with atomic_path(path) as tmp:
-        Image.fromarray(overlay(frame, analysis.sound_map(t), low, high)).save(tmp, format="PNG")
+        Image.fromarray(composite(frame, analysis.sound_map(t), low, high)).save(tmp, format="PNG")
     return path

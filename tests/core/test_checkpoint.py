@@ -21,7 +21,7 @@ def test_preset_shapes(preset):
         comps = net.components(torch.randn(1, 1, config.log_bins, config.frames))
         feats = net.pixel_features(torch.randint(0, 255, (2, 3, config.image_size, config.image_size),
                                                  dtype=torch.uint8))
-        mask = net.mask_logits(feats[:, :, 0, 0], comps.expand(2, -1, -1, -1))
+        mask = net.synth(feats[:, None, :, 0, 0], comps.expand(2, -1, -1, -1))[:, 0]
     assert comps.shape == (1, config.k, config.log_bins, config.frames)
     assert feats.shape[:2] == (2, config.k) and feats.min() >= 0 and feats.max() <= 1
     assert mask.shape == (2, config.log_bins, config.frames)

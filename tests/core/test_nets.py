@@ -30,7 +30,7 @@ def test_sharing_along_another_axis_matches_sharing_each_mixture():
 def _outputs(net: PixelPlayerNet, frames: torch.Tensor, spectrogram: torch.Tensor) -> tuple[torch.Tensor, ...]:
     with torch.no_grad():
         feature = net.pixel_features(frames)[:, :, 3, 4]
-        return net.mask_logits(feature, net.components(spectrogram)), net.label_logits(feature)
+        return net.synth(feature[:, None], net.components(spectrogram))[:, 0], net.label_logits(feature)
 
 
 def test_widening_keeps_what_the_net_does_and_lets_the_copies_differ():

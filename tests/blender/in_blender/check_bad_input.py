@@ -83,10 +83,10 @@ def test_unwritable_stem_folder(analysed, extension, tmp_path):
 
 
 def test_cancelled_analysis_reports_and_keeps_nothing(extension, tmp_path):
-    session, analyze = extension.blender.session, extension.blender.analyze
+    session, errors = extension.blender.pure.session, extension.blender.errors
     other = write_clip(tmp_path / "cancelled.mp4", seconds=3.0, seed=3).path
     settings = extension.blender.prefs.settings(bpy.context)
     with pytest.raises(extension.core.errors.Cancelled) as caught:
         session.analyze(settings, str(other), lambda fraction, message: None, lambda: True)
-    assert analyze.failure(caught.value) == ("WARNING", "Analysis cancelled")
+    assert errors.failure(caught.value, session.ANALYSIS) == ("WARNING", "Analysis cancelled")
     assert str(other) not in session.current.analyses

@@ -32,7 +32,7 @@ for name in ("torch", "av", "soundfile"):
 import bpy
 result = {"install": sorted(bpy.ops.extensions.package_install_files(
     filepath=sys.argv[1], repo="user_default", enable_on_install=True))}
-deps = sys.modules["bl_ext.user_default.pixelplayer.blender.deps"]
+deps = sys.modules["bl_ext.user_default.pixelplayer.blender.pure.deps"]
 result["missing"] = deps.missing()
 result["registered"] = hasattr(bpy.types, "SEQUENCER_OT_pixelplayer_analyze")
 scene = bpy.context.scene

@@ -31,7 +31,7 @@ def test_pip_installs_a_package_into_the_user_folder_and_nothing_else(extension)
     assert bpy.ops.preferences.pixelplayer_install_torch(
         build="CPU", requirement="six", index_url="https://pypi.org/simple") == {"FINISHED"}
     assert (site / "six.py").is_file()
-    log = (folder / extension.blender.installer.LOG).read_text()
+    log = (folder / extension.blender.pure.installer.LOG).read_text()
     assert f"--target {site}" in log and "Successfully installed six" in log
     assert not (folder / "tmp").exists()
     assert tree(resources, folder) == before

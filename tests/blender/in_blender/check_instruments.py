@@ -23,12 +23,12 @@ def undoable(operator, **props):
 def test_solo_mutes_the_other_picks_not_the_rest_and_toggles_back(duet, extension):
     scene, movie = duet
     first, second = by_role(scene, "pick")
-    instruments = extension.blender.instruments
+    picks = extension.blender.picks
     before = mutes(scene)
     undoable(bpy.ops.sequencer.pixelplayer_solo, strip=first.name)
     first, second = by_role(scene, "pick")
     assert (first.mute, second.mute, by_role(scene, "rest")[0].mute) == (False, True, False)
-    assert instruments.soloed(scene.sequence_editor, first) and not instruments.soloed(scene.sequence_editor, second)
+    assert picks.soloed(scene.sequence_editor, first) and not picks.soloed(scene.sequence_editor, second)
     assert bpy.ops.sequencer.pixelplayer_solo(strip=second.name) == {"FINISHED"}
     assert (first.mute, second.mute) == (True, False)
     assert bpy.ops.sequencer.pixelplayer_solo(strip=second.name) == {"FINISHED"}
@@ -66,6 +66,21 @@ def test_remove_reisolates_the_others_so_everything_still_adds_up_and_undoes(due
     np.testing.assert_allclose(parts_sum(scene), original, atol=1e-5)
 
 
+def test_picks_stored_as_lists_by_older_versions_still_work(duet, extension):
+    scene, movie = duet
+    first, second = by_role(scene, "pick")
+    query = extension.core.query
+    stored = query.from_stored(first["pixelplayer"]["query"])
+    assert isinstance(stored, query.Point)
+    first["pixelplayer"]["query"] = [stored.x, stored.y, stored.time]  # how 0.1 saved a point pick
+    original = extension_media().decode_audio(movie.filepath)
+    assert bpy.ops.sequencer.pixelplayer_remove(strip=second.name) == {"FINISHED"}
+    scene = bpy.context.scene
+    np.testing.assert_allclose(parts_sum(scene), original, atol=1e-5)
+    markers = extension.blender.preview_overlay.current(scene)[3].markers
+    assert [(m.x, m.y) for m in markers] == [(stored.x, stored.y)]
+
+
 def test_removing_every_pick_restores_the_movie_sound(duet):
     scene, movie = duet
     for pick in by_role(scene, "pick"):
@@ -98,7 +113,7 @@ def test_panel_lists_the_instruments_with_level_solo_mute_and_remove(duet):
 
 
 def test_overlay_toggle_adds_and_removes_the_draw_handler(extension):
-    preview, wm = extension.blender.preview, bpy.context.window_manager
+    preview, wm = extension.blender.preview_overlay, bpy.context.window_manager
     assert not preview.enabled()
     wm.pixelplayer_overlay = True
     assert preview.enabled()
@@ -114,9 +129,9 @@ def test_overlay_toggle_adds_and_removes_the_draw_handler(extension):
 def test_overlay_shows_the_sound_map_at_the_playhead_and_a_marker_per_pick(duet, extension, clip):
     scene, movie = duet
     blender = extension.blender
-    movie_, analysis, time, layer = blender.preview.current(scene)
+    movie_, analysis, time, layer = blender.preview_overlay.current(scene)
     assert movie_ == movie and time == pytest.approx((scene.frame_current - movie.frame_start) / 25)
-    np.testing.assert_array_equal(layer.rgba, blender.overlay.layer(analysis, time, []).rgba)
+    np.testing.assert_array_equal(layer.rgba, blender.pure.overlay_layer.layer(analysis, time, []).rgba)
     theme = bpy.context.preferences.themes[0].strip_color
     picks = by_role(scene, "pick")
     for index, (marker, pick) in enumerate(zip(layer.markers, picks)):
@@ -124,4 +139,4 @@ def test_overlay_shows_the_sound_map_at_the_playhead_and_a_marker_per_pick(duet,
         assert marker.colour == pytest.approx(tuple(theme[int(pick.color_tag[-2:]) - 1].color))
         assert marker.label == pick.name
     scene.frame_current = int(movie.frame_final_end) + 5
-    assert blender.preview.current(scene) is None
+    assert blender.preview_overlay.current(scene) is None

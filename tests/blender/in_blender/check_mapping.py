@@ -26,7 +26,7 @@ def placed(extension, clip, tmp_path):
 
 def test_instruments_render_where_the_mapping_puts_them(placed, clip, extension):
     scene, movie, pixels, frame, placement = placed
-    viewmap = extension.blender.viewmap
+    viewmap = extension.blender.pure.viewmap
     time = (scene.frame_current - movie.frame_start) / scene.render.fps
     for index in range(2):
         x, y = clip.point(index, time)
@@ -39,7 +39,7 @@ def test_instruments_render_where_the_mapping_puts_them(placed, clip, extension)
 
 def test_cropped_margin_is_not_clickable(placed, extension):
     scene, movie, pixels, frame, placement = placed
-    viewmap = extension.blender.viewmap
+    viewmap = extension.blender.pure.viewmap
     view = viewmap.source_to_view(5, 120, frame, placement)  # inside the 12-pixel left crop
     assert viewmap.view_to_source(*view, frame, placement) is None
     fx, fy = viewmap.view_to_frame(*view, frame)

@@ -22,14 +22,14 @@ def work(extension, clip, tmp_path_factory):
     cached = []
     for _ in range(2):
         assert bpy.ops.sequencer.pixelplayer_analyze() == {"FINISHED"}
-        cached.append(extension.blender.session.current.analyses[str(clip.path.resolve())].cached)
+        cached.append(extension.blender.pure.session.current.analyses[str(clip.path.resolve())].cached)
     t = (scene.frame_current - movie.frame_start) / 25
     points = [clip.point(index, t) for index in range(2)]
     for x, y in points:
         assert bpy.ops.sequencer.pixelplayer_pick(x=x, y=y) == {"FINISHED"}
-    session = extension.blender.session
+    session = extension.blender.pure.session
     analysis = session.current.analyses[str(clip.path.resolve())]
-    Point = extension.core.stem.Point
+    Point = extension.core.query.Point
     labels = [s.label for s in session.current.separator.isolate(analysis, [Point(x, y, t) for x, y in points]).sources]
     return SimpleNamespace(scene=scene, movie=movie, cached=cached, session=session, labels=labels,
                            out=tmp_path_factory.mktemp("out"), media=extension.core.media)

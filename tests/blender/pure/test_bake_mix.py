@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pixelplayer_blender.blender import remix
+from pixelplayer_blender.blender.pure import bake_mix as remix
 
 
 def test_samples_land_on_the_timeline_frames_they_play_at():

@@ -18,7 +18,7 @@ from pixelplayer_blender.core import media
 
 def run(*args: str, cache) -> subprocess.CompletedProcess:
     env = {**os.environ, "PIXELPLAYER_CACHE": str(cache)}
-    return subprocess.run([sys.executable, "-m", "pixelplayer_blender.core.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "pixelplayer_blender.cli", *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=300)
 
 

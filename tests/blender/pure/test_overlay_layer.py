@@ -1,16 +1,13 @@
 """The overlay's data: the sound map as an RGBA image and the pick markers, from a real analysis."""
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from pixelplayer_blender.blender import overlay
+from pixelplayer_blender.blender.pure import overlay_layer as overlay
+from pixelplayer_blender.core.query import Point, Region
 from pixelplayer_blender.core.separator import Separator
 from pixelplayer_blender.core.soundmap import ALPHA, colourise
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from clipgen import write_clip  # noqa: E402
+from clipgen import write_clip
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +38,8 @@ def test_the_range_is_clip_wide_unless_given(analysis):
 
 
 def test_markers_sit_on_point_picks_and_region_centres(analysis):
-    picks = [([40.0, 60.0, 0.5], (1.0, 0.0, 0.0), "violin"), ([10.0, 20.0, 30.0, 60.0, 1.5], (0.0, 0.0, 1.0), "cello")]
+    picks = [(Point(40.0, 60.0, 0.5), (1.0, 0.0, 0.0), "violin"),
+             (Region(10.0, 20.0, 30.0, 60.0, 1.5), (0.0, 0.0, 1.0), "cello")]
     markers = overlay.layer(analysis, 1.0, picks).markers
     assert markers == (overlay.Marker(40.0, 60.0, (1.0, 0.0, 0.0), "violin"),
                        overlay.Marker(20.0, 40.0, (0.0, 0.0, 1.0), "cello"))

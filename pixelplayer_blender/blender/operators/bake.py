@@ -12,8 +12,9 @@ from pathlib import Path
 
 import bpy
 
-from . import compat, deps, remix, stems, strips
-from .analyze import failure
+from .. import compat, stem_files, strips
+from ..errors import UserError, reports
+from ..pure import bake_mix, deps
 
 
 def gain_of(scene, strip, samples: int, sample_rate: int):
@@ -22,29 +23,29 @@ def gain_of(scene, strip, samples: int, sample_rate: int):
     if curve is None:
         return strip.volume
     fps = scene.render.fps / scene.render.fps_base
-    frames = remix.sample_frames(samples, sample_rate, fps, strip.frame_start, getattr(strip, "sound_offset", 0.0))
-    return remix.gains(frames, curve.evaluate)
+    frames = bake_mix.sample_frames(samples, sample_rate, fps, strip.frame_start, getattr(strip, "sound_offset", 0.0))
+    return bake_mix.gains(frames, curve.evaluate)
 
 
 def bake(context):
     """Write the mix of the active movie's unmuted picks and Rest and play it from the "Remix" strip."""
-    from ..core import media
+    from ...core import media
 
     scene, movie = strips.active_movie(context)
     path = strips.media_path(movie)
     editor = scene.sequence_editor
     picks = strips.made_for(editor, movie, "pick")
     if not picks:
-        raise strips.UserError(f"Pick an instrument in '{movie.name}' first")
+        raise UserError(f"Pick an instrument in '{movie.name}' first")
     parts = [s for s in picks + strips.made_for(editor, movie, "rest") if not s.mute]
     if not parts:
-        raise strips.UserError("Nothing to bake: every instrument and the Rest are muted")
+        raise UserError("Nothing to bake: every instrument and the Rest are muted")
     files = [bpy.path.abspath(s.sound.filepath, library=s.sound.library) for s in parts]
     sample_rate = media.probe(files[0]).audio.sample_rate
     audio = [media.decode_audio(f) for f in files]
-    mixed = remix.mix([(a, gain_of(scene, s, a.shape[1], sample_rate)) for s, a in zip(parts, audio)])
+    mixed = bake_mix.mix([(a, gain_of(scene, s, a.shape[1], sample_rate)) for s, a in zip(parts, audio)])
     name = f"{Path(path).stem}.remix.{hashlib.sha1(mixed.tobytes()).hexdigest()[:10]}.wav"
-    file = stems.write(stems.folder(context), name, mixed, sample_rate, path)
+    file = stem_files.write(stem_files.folder(context), name, mixed, sample_rate, path)
 
     baked = strips.made_for(editor, movie, "bake")
     if baked:
@@ -64,14 +65,10 @@ class SEQUENCER_OT_pixelplayer_bake(bpy.types.Operator):
                       "sound strip, and mute them")
     bl_options = {"REGISTER", "UNDO"}
 
+    @reports("Bake")
     def execute(self, context) -> set[str]:
-        try:
-            deps.require()
-            baked = bake(context)
-        except Exception as error:
-            level, text = failure(error, "Bake")
-            self.report({level}, text)
-            return {"CANCELLED"}
+        deps.require()
+        baked = bake(context)
         self.report({"INFO"}, f"Baked the remix into '{baked.name}' on channel {baked.channel}")
         return {"FINISHED"}
 

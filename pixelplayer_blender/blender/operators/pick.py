@@ -1,62 +1,42 @@
 """``sequencer.pixelplayer_pick``: a click on an instrument becomes its sound strip.
 
-Every pick re-isolates all picks of the movie together (so picks plus "Rest" always add up to the
-original), writes each stem to a new file, and only then changes the scene: one undo step.
+Every pick re-isolates all picks of the movie together (:mod:`..picks`), writes each stem to a new
+file, and only then changes the scene: one undo step.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import bpy
 
-from . import geometry, session, stems, strips
-from .analyze import failure
-from .viewmap import view_to_source
+from ...core.query import Point, Query, Region
+
+from .. import geometry, picks, strips
+from ..errors import UserError, reports
+from ..pure import session
+from ..pure.viewmap import view_to_source
 
 CLICK_PIXELS = 4  # a press and release further apart than this is a drag: a region pick
 
 
-def to_query(values: list[float]):
-    from ..core.stem import Point, Region
-
-    return Point(*values) if len(values) == 3 else Region(*values)
-
-
-def analysis_of(movie, path: str):
-    """The session's analysis of ``movie``'s media at ``path``; a clear error if there is none yet."""
-    analysis = session.current.analyses.get(path)
-    if analysis is None:
-        raise strips.UserError(f"Analyze '{movie.name}' first")
-    return analysis
-
-
-def separate(context, path: str, analysis, queries: list[list[float]]) -> tuple[list, list[str], str]:
-    """Isolate ``queries`` together and write each stem and the rest: (stems, their files, the rest's file)."""
-    separation = session.current.separator.isolate(analysis, [to_query(q) for q in queries])
-    folder = stems.folder(context)
-    files = [stems.write(folder, stems.file_name(path, stem.label, queries, i), stem.audio,
-                         separation.sample_rate, path) for i, stem in enumerate(separation.sources)]
-    rest_file = stems.write(folder, stems.file_name(path, "rest", queries, len(queries)), separation.residual,
-                            separation.sample_rate, path)
-    return separation.sources, files, rest_file
-
-
-def pick(context, values: list[float]):
-    """Add the strip for query ``values`` ([x, y] or [x0, y0, x1, y1], source pixels) at the playhead."""
+def pick(context, query: Query):
+    """Add the strip for ``query`` (source pixels; its time is set here from the playhead)."""
     scene, movie = strips.active_movie(context)
-    path = strips.media_path(movie)
-    analysis = analysis_of(movie, path)
+    analysis = picks.analysis_of(movie, strips.media_path(movie))
     time = geometry.timing(movie, analysis.info.duration).source_time(scene.frame_current)
     if time is None:
-        raise strips.UserError(f"The playhead is not over '{movie.name}'")
+        raise UserError(f"The playhead is not over '{movie.name}'")
     editor = scene.sequence_editor
-    picks = strips.made_for(editor, movie, "pick")
+    earlier = strips.made_for(editor, movie, "pick")
     rest = strips.made_for(editor, movie, "rest")
-    queries = [strips.query(s) for s in picks] + [[*values, time]]
-    sources, files, rest_file = separate(context, path, analysis, queries)
+    queries = [strips.query(s) for s in earlier] + [dataclasses.replace(query, time=time)]
+    sources, files, rest_file = picks.separate(context, movie, queries)
 
-    for strip, file in zip(picks, files):
+    for strip, file in zip(earlier, files):
         strips.set_sound(strip, file)
-    index = max((s[strips.KEY]["index"] for s in picks), default=-1) + 1
-    added = strips.add_sound(editor, movie, sources[-1].label, files[-1], "pick", index=index, query=queries[-1])
+    index = max((s[strips.KEY]["index"] for s in earlier), default=-1) + 1
+    added = strips.add_sound(editor, movie, sources[-1].label, files[-1], "pick", index=index,
+                             query=strips.stored(queries[-1]))
     added.color_tag = strips.COLOR_TAGS[index % len(strips.COLOR_TAGS)]
     if rest:
         strips.set_sound(rest[0], rest_file)
@@ -96,20 +76,16 @@ class SEQUENCER_OT_pixelplayer_pick(bpy.types.Operator):
     y_end: bpy.props.FloatProperty(name="Y End", default=-1, options={"SKIP_SAVE"},
                                    description="Opposite corner of a region pick (negative: a point)")
 
+    @reports("Pick")
     def execute(self, context) -> set[str]:
         if min(self.x, self.y) < 0:
-            self.report({"ERROR"}, "Give x and y in the movie's pixels, or click in the preview")
-            return {"CANCELLED"}
+            raise UserError("Give x and y in the movie's pixels, or click in the preview")
         if min(self.x_end, self.y_end) < 0:
-            values = [self.x, self.y]
+            query = Point(self.x, self.y)
         else:
-            values = [min(self.x, self.x_end), min(self.y, self.y_end), max(self.x, self.x_end), max(self.y, self.y_end)]
-        try:
-            added = pick(context, values)
-        except Exception as error:
-            level, text = failure(error, "Pick")
-            self.report({level}, text)
-            return {"CANCELLED"}
+            query = Region(min(self.x, self.x_end), min(self.y, self.y_end), max(self.x, self.x_end),
+                           max(self.y, self.y_end))
+        added = pick(context, query)
         self.report({"INFO"}, f"Added '{added.name}' on channel {added.channel}")
         return {"FINISHED"}
 
@@ -128,7 +104,7 @@ class SEQUENCER_OT_pixelplayer_pick(bpy.types.Operator):
             return None
         try:
             scene, movie = strips.active_movie(context)
-        except strips.UserError:
+        except UserError:
             return None
         analysis = session.current.analyses.get(strips.media_path(movie))
         if analysis is None:

@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from pixelplayer_blender.blender.jobs import Job
+from pixelplayer_blender.blender.pure.jobs import Job
 
 
 def test_progress_and_result_reach_the_main_thread():

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from pixelplayer_blender.blender import installer
+from pixelplayer_blender.blender.pure import installer
 
 
 def test_pip_installs_into_the_target_only_without_cache_or_prompts(tmp_path):

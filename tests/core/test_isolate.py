@@ -1,4 +1,4 @@
-"""Isolation: native rate, channels and length; exact consistency; sharing; following."""
+"""Isolation and the clip's sound: native rate, channels and length; exact consistency; sharing; following."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +10,9 @@ from pixelplayer_blender.core.analysis import Analysis
 from pixelplayer_blender.core.config import PRESETS
 from pixelplayer_blender.core.errors import PixelPlayerError
 from pixelplayer_blender.core.separator import Separator
-from pixelplayer_blender.core.stem import NativeGrid, Point, Region, apply_masks, follow, model_masks
+from pixelplayer_blender.core.clip import NativeGrid
+from pixelplayer_blender.core.isolate import follow, model_masks, query_feature
+from pixelplayer_blender.core.query import Point, Region
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,6 @@ def test_sources_keep_the_source_format_and_add_back(separator, format_clip):
 def test_masks_of_simultaneous_queries_never_exceed_the_mixture(separator, duet):
     analysis = separator.analyze(duet.path)
     queries = [Point(*duet.point(0)), Point(*duet.point(0)), Point(*duet.point(1)), Region(0, 0, 100, 100)]
-    from pixelplayer_blender.core.stem import query_feature
     followed = [follow(analysis, query_feature(analysis, q)) for q in queries]
     masks = model_masks(separator.model, analysis, [m for m, _ in followed], [p for _, p in followed])
     assert masks.shape == (4, analysis.config.log_bins, analysis.model_frames)
@@ -49,19 +50,20 @@ def test_masks_of_simultaneous_queries_never_exceed_the_mixture(separator, duet)
 
 def test_full_band_application(separator, duet):
     analysis = separator.analyze(duet.path)
-    original = analysis.audio()
+    clip = separator.clip(analysis)
+    original = clip.audio()
     ones = torch.ones(1, analysis.config.log_bins, analysis.model_frames)
-    assert snr_db(original, apply_masks(analysis, ones)[0]) > 60
+    assert snr_db(original, clip.separate(ones, analysis.config)[0][0]) > 60
     # Complementary masks split the mixture exactly, high band included.
     half = torch.rand(1, analysis.config.log_bins, analysis.model_frames)
-    a, b = apply_masks(analysis, torch.cat([half, 1 - half]))
+    (a, b), _ = clip.separate(torch.cat([half, 1 - half]), analysis.config)
     assert snr_db(original, a + b) > 60
     # Above the model's Nyquist, native bins carry the mean mask of the top octave.
-    grid = NativeGrid(analysis)
+    grid = NativeGrid(analysis.config, clip.stft, analysis.model_frames)
     masks = torch.zeros(1, analysis.config.log_bins, analysis.model_frames)
     masks[:, grid.top] = 0.5
     native = grid(masks, 0, 10)
-    freqs = np.arange(analysis.stft.bins) * analysis.stft.sample_rate / analysis.stft.n_fft
+    freqs = np.arange(clip.stft.bins) * clip.stft.sample_rate / clip.stft.n_fft
     above = torch.from_numpy(freqs > analysis.config.sample_rate / 2)
     assert torch.allclose(native[..., above], torch.tensor(0.5))
     assert native[..., torch.from_numpy(freqs < 1000)].max() == 0

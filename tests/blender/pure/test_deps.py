@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from pixelplayer_blender.blender import deps
+from pixelplayer_blender.blender.pure import deps
 
 
 def test_everything_is_found_in_the_development_venv():

@@ -14,9 +14,10 @@ Work = Callable[[Progress, Callable[[], bool]], Any]
 
 
 class Job:
-    """Run ``work(progress, cancelled)`` in a daemon thread."""
+    """Run ``work(progress, cancelled)`` in a daemon thread; ``subject`` says what it works on (a file, say)."""
 
-    def __init__(self, work: Work) -> None:
+    def __init__(self, work: Work, subject: str = "") -> None:
+        self.subject = subject
         self.fraction = 0.0
         self.message = ""
         self.result: Any = None

@@ -1,8 +1,8 @@
-"""The overlay in the sequencer preview: a ``gpu`` draw handler showing :func:`.overlay.layer`.
+"""The overlay in the sequencer preview: a ``gpu`` draw handler showing :func:`.pure.overlay_layer.layer`.
 
 ``WindowManager.pixelplayer_overlay`` (the panel's toggle) adds and removes the handler.  The
 handler draws the sound map as a texture over the active movie strip's visible image, and a disc
-per pick, both placed with :mod:`.viewmap` so they follow the strip's transform, flips and crop.
+per pick, both placed with :mod:`.pure.viewmap` so they follow the strip's transform, flips and crop.
 """
 from __future__ import annotations
 
@@ -10,35 +10,38 @@ import math
 
 import bpy
 
-from . import compat, geometry, overlay, session, strips
-from .viewmap import source_to_view
+from ..core.query import Query
+from . import compat, geometry, strips
+from .errors import UserError
+from .pure import overlay_layer, session
+from .pure.viewmap import source_to_view
 
 MARKER_RADIUS = 0.025  # of the frame height
 _handle = None
 _texture: tuple = (None, None, None)  # (analysis, analysed frame, GPUTexture) last uploaded
 
 
-def picks(editor, movie) -> list[tuple[list[float], tuple[float, float, float], str]]:
-    """The movie's picks as :func:`.overlay.layer` wants them, coloured like their strips' colour tags."""
+def picks(editor, movie) -> list[tuple[Query, tuple[float, float, float], str]]:
+    """The movie's picks as :func:`.pure.overlay_layer.layer` wants them, coloured like their strips' colour tags."""
     tags = bpy.context.preferences.themes[0].strip_color
     colour = lambda tag: tuple(tags[int(tag[-2:]) - 1].color) if tag.startswith("COLOR_") else (1.0, 1.0, 1.0)
     return [(strips.query(s), colour(s.color_tag), s.name) for s in strips.made_for(editor, movie, "pick")]
 
 
 def current(scene):
-    """(movie strip, analysis, source time, :class:`.overlay.Layer`) for ``scene``'s active analysed movie."""
+    """(movie strip, analysis, source time, :class:`.pure.overlay_layer.Layer`) for ``scene``'s active analysed movie."""
     editor = scene.sequence_editor if scene else None
     movie = editor.active_strip if editor else None
     if movie is None or movie.type != "MOVIE":
         return None
     try:
         analysis = session.current.analyses.get(strips.media_path(movie))
-    except strips.UserError:
+    except UserError:
         return None
     time = geometry.timing(movie, analysis.info.duration).source_time(scene.frame_current) if analysis else None
     if time is None:
         return None
-    return movie, analysis, time, overlay.layer(analysis, time, picks(editor, movie))
+    return movie, analysis, time, overlay_layer.layer(analysis, time, picks(editor, movie))
 
 
 def _upload(analysis, time: float, rgba):

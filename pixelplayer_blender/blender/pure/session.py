@@ -13,8 +13,13 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import deps
 
 if TYPE_CHECKING:
-    from ..core.analysis import Analysis
-    from ..core.separator import Separator
+    from ...core.analysis import Analysis
+    from ...core.separator import Separator
+
+
+# What background jobs are called, in reports and in ``Session.jobs``.
+ANALYSIS = "Analysis"
+TORCH_INSTALL = "PyTorch installation"
 
 
 @dataclass(frozen=True)
@@ -32,8 +37,7 @@ class Session:
     settings: Settings | None = None
     separator: Any = None  # core Separator for ``settings``
     analyses: dict[str, Any] = field(default_factory=dict)  # absolute media path -> core Analysis
-    job: Any = None  # the running analysis Job, if any
-    job_path: str = ""
+    jobs: dict[str, Any] = field(default_factory=dict)  # what runs in the background: action -> Job
 
 
 current = Session()
@@ -42,7 +46,7 @@ current = Session()
 def separator(settings: Settings) -> Separator:
     """The separator for ``settings``, loading the model when they changed (analyses then go stale)."""
     deps.require()
-    from ..core.separator import Separator
+    from ...core.separator import Separator
 
     if current.separator is None or current.settings != settings:
         current.analyses.clear()

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import analysis, media, soundmap
-from .errors import PixelPlayerError
-from .separator import Separator
-from .stem import Point, Query, Region
+from .core import analysis, media, soundmap
+from .core.errors import PixelPlayerError
+from .core.query import Point, Query, Region
+from .core.separator import Separator
 
 
 class ProgressBar:
@@ -173,7 +173,7 @@ def cmd_separate(args) -> None:
     media.write_audio(rest, result.residual, result.sample_rate)
     if args.json:
         doc = {
-            "sources": [{"path": str(p), "query": s.query.describe(), "label": s.label}
+            "sources": [{"path": str(p), "query": s.query.to_dict(), "label": s.label}
                         for p, s in zip(paths, result.sources)],
             "residual": {"path": str(rest)},
             "samplerate": result.sample_rate,
@@ -270,7 +270,7 @@ def _probe_forward(sep: Separator) -> None:
     """One window through both networks, to estimate the analysis cost on this machine."""
     import torch
 
-    from .spectral import FrontEnd
+    from .core.spectral import FrontEnd
 
     net, config = sep.model.net, sep.model.net.config
     device = next(net.parameters()).device

@@ -1,6 +1,6 @@
 """What the preview overlay shows: the sound map as an RGBA image and a marker per picked instrument.
 
-Pure (numpy and the core, no ``bpy``): :mod:`.preview` uploads :func:`layer`'s image as a GPU
+Pure (numpy and the core, no ``bpy``): :mod:`..preview_overlay` uploads :func:`layer`'s image as a GPU
 texture and draws it over the strip; scripts/make_readme_images.py composites the same image
 over a rendered frame.
 """
@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from ...core.query import Query
 
 @dataclass(frozen=True)
 class Marker:
@@ -26,30 +28,23 @@ class Layer:
     markers: tuple[Marker, ...]
 
 
-def centre(query: list[float]) -> tuple[float, float]:
-    """Where a stored query points: ``[x, y, t]`` or the middle of ``[x0, y0, x1, y1, t]``."""
-    if len(query) == 3:
-        return query[0], query[1]
-    return (query[0] + query[2]) / 2, (query[1] + query[3]) / 2
-
-
 def heat_range(analysis) -> tuple[float, float]:
     """The clip's quietest and loudest sound-map values, so every frame uses the same scale."""
-    from ..core import soundmap
+    from ...core import soundmap
 
     return soundmap.heat_range(analysis.sound_maps)
 
 
-def layer(analysis, time: float, picks: list[tuple[list[float], tuple[float, float, float], str]],
+def layer(analysis, time: float, picks: list[tuple[Query, tuple[float, float, float], str]],
           scale: tuple[float, float] | None = None) -> Layer:
-    """The overlay at source ``time`` for ``picks`` (stored query, RGB colour, name).
+    """The overlay at source ``time`` for ``picks`` (query, RGB colour, name).
 
     ``scale`` is the clip-wide ``(low, high)`` heat range (default :func:`heat_range`), stretched to [0, 1].
     """
-    from ..core import soundmap
+    from ...core import soundmap
 
     low, high = scale or heat_range(analysis)
     heat = soundmap.heat(analysis.sound_map(time), low, high)
     rgba = np.concatenate([soundmap.colourise(heat) / 255, soundmap.ALPHA * heat[..., None]], axis=-1)
     rgba = rgba.astype(np.float32)
-    return Layer(rgba, tuple(Marker(*centre(query), tuple(colour), name) for query, colour, name in picks))
+    return Layer(rgba, tuple(Marker(*query.centre, tuple(colour), name) for query, colour, name in picks))

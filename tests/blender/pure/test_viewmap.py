@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from pixelplayer_blender.blender.viewmap import (
+from pixelplayer_blender.blender.pure.viewmap import (
     Crop, Frame, Placement, Timing, frame_to_view, source_to_view, view_to_frame, view_to_source,
 )
 

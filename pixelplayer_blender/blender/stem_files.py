@@ -10,7 +10,7 @@ from pathlib import Path
 import bpy
 
 from . import prefs
-from .strips import UserError
+from .errors import UserError
 
 
 class StemFolderError(UserError):

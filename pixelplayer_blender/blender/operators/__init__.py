@@ -1,0 +1,1 @@
+"""The extension's operators, one per module; only :mod:`..addon` imports them (to register them)."""
