@@ -4,6 +4,8 @@ This package is the Blender extension's root.  ``bpy`` is only imported on ``reg
 pure core (``core``) and the Blender layer's pure helpers stay importable outside Blender.
 """
 
+__version__ = "0.1.0"  # also in blender_manifest.toml and pyproject.toml (a test checks they agree)
+
 
 def register() -> None:
     from .blender import addon

@@ -11,13 +11,14 @@ import json
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from .core import analysis, media, soundmap
 from .core.errors import PixelPlayerError
+from .core.isolate import prototype
 from .core.query import Point, Query, Region
 from .core.separator import Separator
 
@@ -50,12 +51,22 @@ def _numbers(text: str, count: int, what: str) -> list[float]:
     return values
 
 
+def _named(text: str) -> tuple[str, str | None]:
+    """Split ``COORDINATES[=NAME]``."""
+    coords, sep, name = text.partition("=")
+    if sep and not name.strip():
+        raise argparse.ArgumentTypeError(f"expected an instrument name after '=', got {text!r}")
+    return coords, name.strip() if sep else None
+
+
 def _point(text: str) -> Point:
-    return Point(*_numbers(text, 2, "a point"))
+    coords, name = _named(text)
+    return Point(*_numbers(coords, 2, "a point"), name=name)
 
 
 def _region(text: str) -> Region:
-    return Region(*_numbers(text, 4, "a region"))
+    coords, name = _named(text)
+    return Region(*_numbers(coords, 4, "a region"), name=name)
 
 
 def _levelled(parse):
@@ -80,38 +91,59 @@ class _Ordered(argparse.Action):
         setattr(namespace, self.dest, items)
 
 
+POINT_HELP = ("a click at pixel X,Y of the source frame (origin top-left); '=NAME' says which instrument it is "
+              "(e.g. 320,180=violin) and makes the separation follow that instrument's sound")
+REGION_HELP = "a rectangle of source pixels from X0,Y0 to X1,Y1; '=NAME' as for --point"
+TIME_HELP = "seconds into the clip: the frame the clicks refer to (default: the first frame)"
+
+
+def _subcommand(sub, name: str, summary: str, *examples: str) -> argparse.ArgumentParser:
+    epilog = "example" + ("s" if len(examples) > 1 else "") + ":\n" + "\n".join(f"  {e}" for e in examples)
+    parser = sub.add_parser(name, help=summary, description=summary, epilog=epilog,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("video", help="the video file (any container and codecs FFmpeg reads)")
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pixelplayer", description="Click an instrument in a video, get its sound.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--checkpoint", help="model checkpoint (default: the bundled model)")
-    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, mps")
-    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, mps (default: cpu)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--cache-dir", help="where analyses are cached (default: $XDG_CACHE_HOME/pixelplayer)")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, help="what to do (each has its own --help)")
 
-    s = sub.add_parser("separate", help="write one audio file per query plus the residual")
-    s.add_argument("video")
-    s.add_argument("--point", dest="queries", action=_Ordered, type=_point, metavar="X,Y")
-    s.add_argument("--region", dest="queries", action=_Ordered, type=_region, metavar="X0,Y0,X1,Y1")
-    s.add_argument("--time", type=float, help="seconds: the frame the queries refer to (default 0)")
-    s.add_argument("--out-dir", required=True)
-    s.add_argument("--format", choices=["wav", "flac"], default="wav")
+    s = _subcommand(sub, "separate", "write one audio file per click plus the rest (everything not clicked)",
+                    "pixelplayer separate concert.mp4 --point 420,310 --point 800,300=cello --time 12 --out-dir stems")
+    s.add_argument("--point", dest="queries", action=_Ordered, type=_point, metavar="X,Y[=NAME]", help=POINT_HELP)
+    s.add_argument("--region", dest="queries", action=_Ordered, type=_region, metavar="X0,Y0,X1,Y1[=NAME]",
+                   help=REGION_HELP)
+    s.add_argument("--time", type=float, help=TIME_HELP)
+    s.add_argument("--out-dir", required=True, help="folder for the stems: VIDEO.N.LABEL.FORMAT and VIDEO.rest.FORMAT")
+    s.add_argument("--format", choices=["wav", "flac"], default="wav",
+                   help="wav (32-bit float, exact) or flac (24-bit); default: wav")
     s.add_argument("--json", action="store_true", help="print one JSON object describing the outputs")
 
-    r = sub.add_parser("remix", help="write a copy of the video with queried sources re-levelled")
-    r.add_argument("video")
-    r.add_argument("--point", dest="levels", action=_Ordered, type=_levelled(_point), metavar="X,Y:GAIN_DB")
-    r.add_argument("--region", dest="levels", action=_Ordered, type=_levelled(_region), metavar="X0,Y0,X1,Y1:GAIN_DB")
-    r.add_argument("--time", type=float)
-    r.add_argument("--out", required=True)
+    r = _subcommand(sub, "remix", "write a copy of the video (picture untouched) with clicked instruments re-levelled",
+                    "pixelplayer remix concert.mp4 --point 420,310:-12 --point 800,300:+6 --time 12 --out remix.mp4")
+    r.add_argument("--point", dest="levels", action=_Ordered, type=_levelled(_point), metavar="X,Y[=NAME]:GAIN_DB",
+                   help=POINT_HELP + "; GAIN_DB is its new level in dB (the rest stays at 0 dB)")
+    r.add_argument("--region", dest="levels", action=_Ordered, type=_levelled(_region),
+                   metavar="X0,Y0,X1,Y1[=NAME]:GAIN_DB", help=REGION_HELP + "; GAIN_DB as for --point")
+    r.add_argument("--time", type=float, help=TIME_HELP)
+    r.add_argument("--out", required=True, help=f"the new video: {', '.join(sorted(media.REMIX_CODECS))}")
 
-    h = sub.add_parser("heatmap", help="write the frame at TIME with its sound map overlaid (PNG)")
-    h.add_argument("video")
-    h.add_argument("--time", type=float, default=0.0)
-    h.add_argument("--out", required=True)
+    h = _subcommand(sub, "heatmap", "write the frame at TIME with its sound map (where the sound comes from) as a PNG",
+                    "pixelplayer heatmap concert.mp4 --time 12 --points 420,310 800,300 --out map.png")
+    h.add_argument("--time", type=float, default=0.0, help="seconds into the clip (default: 0)")
+    h.add_argument("--points", nargs="+", type=_point, default=[], metavar="X,Y",
+                   help="clicks to mark on the map, numbered in order")
+    h.add_argument("--out", required=True, help="the PNG to write")
 
-    i = sub.add_parser("info", help="streams, duration and what the analysis will cost")
-    i.add_argument("video")
-    i.add_argument("--json", action="store_true")
+    i = _subcommand(sub, "info", "streams, duration and what the analysis will cost",
+                    "pixelplayer info concert.mp4 --json")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
 
@@ -143,10 +175,14 @@ def _prepare(args, source: Path, queries: list[Query]) -> media.MediaInfo:
     return info
 
 
-def _separator(args) -> Separator:
+def _separator(args, queries: list[Query] = ()) -> Separator:
+    """The separator the options ask for; names in ``queries`` must be instruments its model knows."""
     sep = Separator(args.checkpoint, args.device, args.threads, args.cache_dir)
     if sep.warning:
         print(f"pixelplayer: warning: {sep.warning}", file=sys.stderr)
+    for q in queries:
+        if q.name is not None:
+            prototype(sep.model, q.name)
     return sep
 
 
@@ -162,7 +198,7 @@ def cmd_separate(args) -> None:
     info = _prepare(args, source, queries)
     out_dir = Path(args.out_dir)
     _check_writable_dir(out_dir)
-    sep = _separator(args)
+    sep = _separator(args, queries)
     result = sep.isolate(sep.analyze(source, ProgressBar("analysing")), queries)
     paths = [out_dir / f"{source.stem}.{i + 1}.{_slug(s.label)}.{args.format}" for i, s in enumerate(result.sources)]
     rest = out_dir / f"{source.stem}.rest.{args.format}"
@@ -183,11 +219,24 @@ def cmd_separate(args) -> None:
         }
         if sep.warning:
             doc["warning"] = sep.warning
-        print(json.dumps(doc))
+        print(_json(doc))
     else:
         for p, s in zip(paths, result.sources):
             print(f"{p}\t{s.label}")
         print(f"{rest}\trest")
+
+
+def _json(doc: dict) -> str:
+    """``doc`` as JSON, floats rounded to 3 decimals (a millisecond, a thousandth of a pixel)."""
+    def rounded(value):
+        if isinstance(value, float):
+            return round(value, 3)
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [rounded(v) for v in value]
+        return value
+    return json.dumps(rounded(doc), default=str)
 
 
 def cmd_remix(args) -> None:
@@ -199,7 +248,7 @@ def cmd_remix(args) -> None:
     _check_output(out, source)
     if out.suffix.lower() not in media.REMIX_CODECS:
         raise PixelPlayerError(f"unsupported video format {out.suffix!r}: use one of {sorted(media.REMIX_CODECS)}")
-    sep = _separator(args)
+    sep = _separator(args, [q for q, _ in levels])
     mixed = sep.remix(sep.analyze(source, ProgressBar("analysing")), levels)
     peak = float(np.abs(mixed).max(initial=0.0))
     if peak > 1.0:
@@ -211,12 +260,12 @@ def cmd_remix(args) -> None:
 
 def cmd_heatmap(args) -> None:
     source, out = Path(args.video), Path(args.out)
-    info = _prepare(args, source, [])
+    info = _prepare(args, source, args.points)
     if not 0 <= args.time <= info.duration:
         raise PixelPlayerError(f"time {args.time:g} s is outside the clip (0 to {info.duration:.2f} s)")
     _check_output(out, source)
     sep = _separator(args)
-    soundmap.export_png(sep.analyze(source, ProgressBar("analysing")), args.time, out)
+    soundmap.export_png(sep.analyze(source, ProgressBar("analysing")), args.time, out, args.points)
     print(out)
 
 
@@ -236,19 +285,15 @@ def cmd_info(args) -> None:
     else:
         samples = int(info.duration * config.sample_rate)
         windows = len(analysis.plan_windows(samples, config))
-        started = time.perf_counter()
-        _probe_forward(sep)
-        per_window = time.perf_counter() - started
         component_bytes = windows * config.k * config.log_bins * config.frames * 2
         doc["analysis"] = {
             "possible": True, "model": config.name, "trained": sep.trained, "windows": windows,
             "frames_decoded": windows * config.video_frames,
-            "network_seconds_estimate": round(per_window * windows, 2),
             "cache_bytes_estimate": component_bytes,
             "cached": (sep.cache_dir / analysis.cache_key(source.resolve(), sep.model)).is_dir(),
         }
     if args.json:
-        print(json.dumps(doc, default=str))
+        print(_json(doc))
         return
     print(f"{source}: {info.container}, {info.duration:.2f} s, {info.size_bytes} bytes")
     if info.video:
@@ -262,23 +307,8 @@ def cmd_info(args) -> None:
         print(f"  analysis: not possible: {a['reason']}")
     else:
         print(f"  analysis ({a['model']} model{'' if a['trained'] else ', UNTRAINED'}): {a['windows']} windows, "
-              f"{a['frames_decoded']} frames decoded, about {a['network_seconds_estimate']} s of network time, "
+              f"{a['frames_decoded']} frames decoded, "
               f"{a['cache_bytes_estimate'] / 2**20:.0f} MiB cache" + (" (already cached)" if a["cached"] else ""))
-
-
-def _probe_forward(sep: Separator) -> None:
-    """One window through both networks, to estimate the analysis cost on this machine."""
-    import torch
-
-    from .core.spectral import FrontEnd
-
-    net, config = sep.model.net, sep.model.net.config
-    device = next(net.parameters()).device
-    with torch.no_grad():
-        mag = FrontEnd(config).magnitude(torch.zeros(1, config.window_samples, device=device))
-        net.components(FrontEnd.network_input(mag))
-        net.pixel_features(torch.zeros(config.video_frames, 3, config.image_size, config.image_size,
-                                       dtype=torch.uint8, device=device))
 
 
 COMMANDS = {"separate": cmd_separate, "remix": cmd_remix, "heatmap": cmd_heatmap, "info": cmd_info}

@@ -38,7 +38,7 @@ def test_separate_json(duet, tmp_path, cache, untrained_checkpoint):
     assert doc["samplerate"] == duet.sample_rate and doc["trained"] is False and "UNTRAINED" in doc["warning"]
     assert "UNTRAINED" in proc.stderr
     original = media.decode_audio(duet.path)
-    assert abs(doc["seconds"] - original.shape[1] / duet.sample_rate) < 1e-9
+    assert doc["seconds"] == round(original.shape[1] / duet.sample_rate, 3)  # rounded to the millisecond
     total = np.zeros_like(original)
     for path in [s["path"] for s in doc["sources"]] + [doc["residual"]["path"]]:
         audio, rate = soundfile.read(path, always_2d=True, dtype="float32")
@@ -82,6 +82,73 @@ def test_heatmap_and_info(duet, tmp_path, cache, untrained_checkpoint):
     assert doc["analysis"]["windows"] == 2 and doc["analysis"]["frames_decoded"] == 6
     text = run("--checkpoint", untrained_checkpoint, "info", duet.path, cache=cache).stdout
     assert "windows" in text and "UNTRAINED" in text
+
+
+def test_info_is_the_same_on_every_call(duet, cache):
+    runs = [run("info", duet.path, "--json", cache=cache).stdout for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert json.loads(runs[0])["duration"] == round(json.loads(runs[0])["duration"], 3)
+
+
+def test_version_and_help_for_every_option():
+    import tomllib
+
+    import pixelplayer_blender
+    root = pixelplayer_blender.__file__.rsplit("/", 2)[0]
+    manifest = tomllib.loads(open(f"{root}/blender_manifest.toml").read())["version"]
+    project = tomllib.loads(open(f"{root}/pyproject.toml").read())["project"]["version"]
+    assert pixelplayer_blender.__version__ == manifest == project
+    assert run("--version", cache=".").stdout.strip() == f"pixelplayer {manifest}"
+    from pixelplayer_blender.cli import _parser
+    parsers = [_parser()] + list(_parser()._subparsers._group_actions[0].choices.values())
+    for parser in parsers:
+        for action in parser._actions:
+            assert action.help, f"{parser.prog} {action.option_strings or action.dest} has no help"
+    for command in ("separate", "remix", "heatmap", "info"):
+        assert f"pixelplayer {command} " in run(command, "--help", cache=".").stdout  # an example each
+
+
+@pytest.fixture(scope="module")
+def named_checkpoint(tmp_path_factory):
+    """The seeded untrained model with two named instruments (prototype features), as a trained model keeps them."""
+    from pixelplayer_blender.core.checkpoint import save_checkpoint, untrained_model
+
+    model = untrained_model()
+    k = model.net.config.k
+    prototypes = {"violin": [1.0] * (k // 2) + [0.0] * (k - k // 2), "Double Bass": [0.0] * (k // 2) + [1.0] * (k - k // 2)}
+    return save_checkpoint(tmp_path_factory.mktemp("named") / "named.pt", model.net,
+                           {**model.metadata, "prototypes": prototypes})
+
+
+def test_a_named_click_follows_the_name(duet, tmp_path, cache, named_checkpoint):
+    x, y = duet.point(0)
+    docs = {}
+    for name in ("", "=violin", "=double bass"):
+        proc = run("--checkpoint", named_checkpoint, "separate", duet.path, "--point", f"{x},{y}{name}", "--json",
+                   "--out-dir", tmp_path / (name or "plain"), cache=cache)
+        assert proc.returncode == 0, proc.stderr
+        docs[name] = json.loads(proc.stdout)["sources"][0]
+    assert docs["=violin"]["label"] == "violin" and docs["=violin"]["query"]["name"] == "violin"
+    audio = {n: soundfile.read(d["path"], dtype="float32")[0] for n, d in docs.items()}
+    assert not np.allclose(audio[""], audio["=violin"]) and not np.allclose(audio["=violin"], audio["=double bass"])
+
+
+def test_an_unknown_name_is_refused_before_any_work(duet, tmp_path, named_checkpoint):
+    proc = run("--checkpoint", named_checkpoint, "separate", duet.path, "--point", "10,10=theremin",
+               "--out-dir", tmp_path / "out", cache=tmp_path / "cache")
+    assert proc.returncode == 1 and "no instrument called 'theremin'" in proc.stderr
+    assert "double bass, violin" in proc.stderr and not (tmp_path / "cache").exists()
+
+
+def test_heatmap_marks_the_given_points(duet, tmp_path, cache):
+    plain, marked = tmp_path / "plain.png", tmp_path / "marked.png"
+    x, y = duet.point(0)
+    assert run("heatmap", duet.path, "--out", plain, cache=cache).returncode == 0
+    assert run("heatmap", duet.path, "--points", f"{x},{y}", "--out", marked, cache=cache).returncode == 0
+    with Image.open(plain) as a, Image.open(marked) as b:
+        difference = np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).sum(-1) > 0
+    rows, cols = np.nonzero(difference)
+    assert difference.any() and abs(rows.mean() - y) < 20 and cols.min() > x - 30
 
 
 def _digest(path) -> str:

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import torch
 
+from .. import __version__ as ENGINE_VERSION
 from .config import PRESETS, ModelConfig
 from .errors import PixelPlayerError
 from .files import atomic_path
 from .nets import PixelPlayerNet
 
 FORMAT = "pixelplayer-checkpoint/1"
-ENGINE_VERSION = "0.1.0"
 DEFAULT_NAME = "pixelplayer.pt"
 UNTRAINED_WARNING = "UNTRAINED MODEL: no trained checkpoint is installed, separations are not meaningful"
 

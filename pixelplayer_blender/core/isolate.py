@@ -23,6 +23,7 @@ from .errors import PixelPlayerError
 from .nets import share
 from .query import Query
 
+UNSURE = 0.3  # label-head probability under which a source is called "instrument" rather than a wrong name
 # Match strength (see ``follow``) below LOW means "instrument absent" (mask 0), above HIGH
 # present (mask 1), linear in between.
 MATCH_LOW, MATCH_HIGH = 0.3, 0.7
@@ -44,14 +45,6 @@ class Separation:
     residual: np.ndarray
     sample_rate: int
     trained: bool
-
-
-def check_queries(analysis: Analysis, queries: list[Query]) -> None:
-    """Raise for a query outside the frame, before any work is done."""
-    video = analysis.info.video
-    grid = analysis.features.shape[-2:]
-    for q in queries:
-        q.cells(video.width, video.height, grid)
 
 
 def query_feature(analysis: Analysis, query: Query) -> np.ndarray:
@@ -109,12 +102,32 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
 
 
 def label_of(model: LoadedModel, feature: torch.Tensor, index: int) -> str:
-    """The instrument name from the label head, else a numbered placeholder."""
+    """The instrument name from the label head ("instrument" when it is unsure), else a numbered placeholder."""
     logits = model.net.label_logits(feature[None])
     if logits is not None:
-        return model.net.config.labels[int(logits.argmax())]
+        chance = torch.softmax(logits.float(), -1)[0]
+        return model.net.config.labels[int(chance.argmax())] if chance.max() >= UNSURE else "instrument"
     suffix = "" if model.trained else " (untrained model)"
     return f"source {index + 1}{suffix}"
+
+
+def prototype(model: LoadedModel, name: str) -> torch.Tensor:
+    """The feature a model keeps for the instrument called ``name`` (its mean over training), for named queries."""
+    prototypes = {key.lower(): value for key, value in model.metadata.get("prototypes", {}).items()}
+    if name.lower() not in prototypes:
+        known = ", ".join(sorted(prototypes)) or "none: this model cannot follow names"
+        raise PixelPlayerError(f"the model knows no instrument called {name!r}; it knows: {known}")
+    return torch.tensor(prototypes[name.lower()], dtype=torch.float32)
+
+
+def check_queries(analysis: Analysis, model: LoadedModel, queries: list[Query]) -> None:
+    """Raise for a query outside the frame or with a name the model does not know, before any work is done."""
+    video = analysis.info.video
+    grid = analysis.features.shape[-2:]
+    for q in queries:
+        q.cells(video.width, video.height, grid)
+        if q.name is not None:
+            prototype(model, q.name)
 
 
 @torch.no_grad()
@@ -122,13 +135,14 @@ def isolate(model: LoadedModel, analysis: Analysis, clip: ClipAudio, queries: li
     """Separate one source per query from ``clip``, plus the residual; sources + residual == original."""
     if not queries:
         raise PixelPlayerError("no query given: click a point or drag a region")
-    check_queries(analysis, queries)
+    check_queries(analysis, model, queries)
     followed = [follow(analysis, query_feature(analysis, q)) for q in queries]
-    matched = [m for m, _ in followed]
+    # Where an instrument is comes from the click; what it sounds like from its name, when given.
+    matched = [m if q.name is None else prototype(model, q.name).expand_as(m) for q, (m, _) in zip(queries, followed)]
     presence = [p for _, p in followed]
     masks = model_masks(model, analysis, matched, presence)
-    labels = [label_of(model, (m * p[:, None]).sum(0) / p.sum().clamp_min(1e-6), i)
-              for i, (m, p) in enumerate(followed)]
+    labels = [q.name or label_of(model, (m * p[:, None]).sum(0) / p.sum().clamp_min(1e-6), i)
+              for i, (q, (m, p)) in enumerate(zip(queries, followed))]
     sources, residual = clip.separate(masks, analysis.config)
     stems = [Stem(src, label, q, p.numpy()) for src, label, q, p in zip(sources, labels, queries, presence)]
     return Separation(stems, residual, clip.sample_rate, model.trained)

@@ -24,7 +24,7 @@ STEMS = [
     "c84f2f4a4148313c6327299ba4135c2de0382b10a0676bc870e9b12fd3e9e4c9",
     "75910a2c4f7721cf72f0eeed2663b50e4070ca749b88e1e68c6553905e79acd1",
 ]
-HEATMAP = "c5d0c3439a475325a38ad868d302fbb51f9a38a727bc721fa07909ae8ff8884b"
+HEATMAP = "6dfe6965d9e26590284e01f641a8fe31e0d8aaf9d7b2607965cff771da9fab00"  # the legend and confident-only layer (issue 17)
 
 
 DUET = "import clipgen, sys; clipgen.write_clip(sys.argv[1], seconds=8.0, width=320, height=180, fps=25)"

@@ -44,7 +44,5 @@ def layer(analysis, time: float, picks: list[tuple[Query, tuple[float, float, fl
     from ...core import soundmap
 
     low, high = scale or heat_range(analysis)
-    heat = soundmap.heat(analysis.sound_map(time), low, high)
-    rgba = np.concatenate([soundmap.colourise(heat) / 255, soundmap.ALPHA * heat[..., None]], axis=-1)
-    rgba = rgba.astype(np.float32)
+    rgba = soundmap.layer(analysis.sound_map(time), low, high)
     return Layer(rgba, tuple(Marker(*query.centre, tuple(colour), name) for query, colour, name in picks))
