@@ -4,9 +4,9 @@ from __future__ import annotations
 import bpy
 
 from . import panel, prefs, preview_overlay, stem_files
-from .operators import analyze, bake, install_torch, pick, remove, solo
+from .operators import analyze, bake, install_torch, name, pick, remove, solo
 
-MODULES = (prefs, install_torch, analyze, pick, solo, remove, bake, panel)
+MODULES = (prefs, install_torch, analyze, pick, name, solo, remove, bake, panel)
 
 
 def register() -> None:

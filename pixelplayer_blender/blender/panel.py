@@ -19,6 +19,26 @@ def _state(movie) -> str:
     return "Analysed" if path in session.current.analyses else "Not analysed"
 
 
+class SEQUENCER_MT_pixelplayer_instrument(bpy.types.Menu):
+    """Which instrument a pick is: the model's named instruments, or what the picture says."""
+
+    bl_idname = "SEQUENCER_MT_pixelplayer_instrument"
+    bl_label = "Instrument"
+
+    def draw(self, context) -> None:
+        strip = getattr(context, "pixelplayer_pick", None)
+        if strip is None:
+            return
+        model = session.current.separator.model if session.current.separator is not None else None
+        names = sorted(model.metadata.get("prototypes", {})) if model is not None else []
+        self.layout.operator("sequencer.pixelplayer_name", text="From the Picture").strip = strip.name
+        if not names:
+            self.layout.label(text="This model knows no instrument names")
+        for instrument in names:
+            item = self.layout.operator("sequencer.pixelplayer_name", text=instrument.title())
+            item.strip, item.instrument = strip.name, instrument
+
+
 class SEQUENCER_PT_pixelplayer(bpy.types.Panel):
     bl_space_type = "SEQUENCE_EDITOR"
     bl_region_type = "UI"
@@ -47,6 +67,8 @@ class SEQUENCER_PT_pixelplayer(bpy.types.Panel):
                 solo = row.operator("sequencer.pixelplayer_solo", text="",
                                     icon="SOLO_ON" if picks.soloed(editor, strip) else "SOLO_OFF")
                 solo.strip = strip.name
+                row.context_pointer_set("pixelplayer_pick", strip)
+                row.menu(SEQUENCER_MT_pixelplayer_instrument.bl_idname, text="", icon="OUTLINER_OB_SPEAKER")
                 row.operator("sequencer.pixelplayer_remove", text="", icon="X").strip = strip.name
             for strip in strips.made_for(editor, movie, "rest") + strips.made_for(editor, movie, "bake"):
                 _strip_row(box, strip)
@@ -70,4 +92,4 @@ def _strip_row(layout, strip):
     return row
 
 
-CLASSES = (SEQUENCER_PT_pixelplayer,)
+CLASSES = (SEQUENCER_MT_pixelplayer_instrument, SEQUENCER_PT_pixelplayer)

@@ -33,13 +33,15 @@ def separate(context, movie, queries: list) -> tuple[list, list[str], str]:
     return separation.sources, files, rest_file
 
 
-def restem(context, editor, movie, picks: list) -> None:
-    """Isolate ``picks`` (the movie's remaining pick strips) again and point them and the Rest at the new files."""
-    _, files, rest_file = separate(context, movie, [strips.query(p) for p in picks])
+def restem(context, editor, movie, picks: list) -> list[str]:
+    """Isolate ``picks`` (the movie's remaining pick strips) again and point them and the Rest at the new
+    files; returns the picks' labels."""
+    sources, files, rest_file = separate(context, movie, [strips.query(p) for p in picks])
     for pick, file in zip(picks, files):
         strips.set_sound(pick, file)
     for rest in strips.made_for(editor, movie, "rest"):
         strips.set_sound(rest, rest_file)
+    return [source.label for source in sources]
 
 
 def soloed(editor, strip) -> bool:

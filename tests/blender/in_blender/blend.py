@@ -106,6 +106,14 @@ class Recorder:
         assert name in data.bl_rna.properties, (data, name)
         self.calls.append(("prop", getattr(data, "name", type(data).__name__), name))
 
+    def context_pointer_set(self, name, data):
+        self.calls.append(("pointer", name, data.name))
+
+    def menu(self, idname, icon="NONE", **_):
+        self._icon(icon)
+        assert hasattr(bpy.types, idname), idname
+        self.calls.append(("menu", idname))
+
     def operator(self, idname, icon="NONE", **_):
         self._icon(icon)
         category, name = idname.split(".")

@@ -81,6 +81,25 @@ def test_picks_stored_as_lists_by_older_versions_still_work(duet, extension):
     assert [(m.x, m.y) for m in markers] == [(stored.x, stored.y)]
 
 
+def test_a_pick_can_be_named_and_everything_still_adds_up(duet, extension):
+    scene, movie = duet
+    first = by_role(scene, "pick")[0]
+    model = extension.blender.pure.session.current.separator.model
+    with pytest.raises(RuntimeError, match="knows no instrument called 'violin'"):
+        bpy.ops.sequencer.pixelplayer_name(strip=first.name, instrument="violin")
+    original = extension_media().decode_audio(movie.filepath)
+    model.metadata["prototypes"] = {"violin": [0.5] * model.net.config.k}  # as a model trained with names keeps them
+    try:
+        assert bpy.ops.sequencer.pixelplayer_name(strip=first.name, instrument="violin") == {"FINISHED"}
+        named = by_role(bpy.context.scene, "pick")[0]
+        assert named.name.startswith("violin") and named["pixelplayer"]["query"]["name"] == "violin"
+        np.testing.assert_allclose(parts_sum(bpy.context.scene), original, atol=1e-5)
+        assert bpy.ops.sequencer.pixelplayer_name(strip=named.name, instrument="") == {"FINISHED"}
+        assert "name" not in by_role(bpy.context.scene, "pick")[0]["pixelplayer"]["query"]
+    finally:
+        del model.metadata["prototypes"]
+
+
 def test_removing_every_pick_restores_the_movie_sound(duet):
     scene, movie = duet
     for pick in by_role(scene, "pick"):
@@ -107,6 +126,8 @@ def test_panel_lists_the_instruments_with_level_solo_mute_and_remove(duet):
     for pick in (first, second):
         assert ("set", "sequencer.pixelplayer_solo", "strip", pick.name) in calls
         assert ("set", "sequencer.pixelplayer_remove", "strip", pick.name) in calls
+        assert ("pointer", "pixelplayer_pick", pick.name) in calls
+    assert calls.count(("menu", "SEQUENCER_MT_pixelplayer_instrument")) == 2
     assert ("label", "Analysed") in calls and ("operator", "sequencer.pixelplayer_bake") in calls
     assert ("prop", bpy.context.window_manager.name, "pixelplayer_overlay") in calls
     assert {"device", "threads", "stem_folder"} <= {c[2] for c in calls if c[0] == "prop"}

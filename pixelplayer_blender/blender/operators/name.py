@@ -1,0 +1,41 @@
+"""``sequencer.pixelplayer_name``: say which instrument a pick is; every pick is isolated again.
+
+A named pick uses the sound the model keeps for that name (its prototype feature) and is named after
+it; an empty name goes back to what the picture says.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import bpy
+
+from .. import picks, strips
+from ..errors import UserError
+from ..pure import session
+
+
+class SEQUENCER_OT_pixelplayer_name(picks.OnPick, bpy.types.Operator):
+    bl_idname = "sequencer.pixelplayer_name"
+    bl_label = "Name Instrument"
+    bl_description = "Say which instrument this is; the instruments and the Rest are isolated again"
+
+    instrument: bpy.props.StringProperty(name="Instrument", options={"SKIP_SAVE"},
+                                         description="One of the model's instrument names; empty: from the picture")
+
+    def act(self, context, editor, strip) -> str:
+        movie = strips.movie_of(editor, strip)
+        if session.current.separator is None:
+            raise UserError(f"Analyze '{movie.name}' first")
+        query = dataclasses.replace(strips.query(strip), name=self.instrument or None)
+        if query.name is not None:
+            from ...core.isolate import prototype
+
+            prototype(session.current.separator.model, query.name)  # a clear error for an unknown name
+        strip[strips.KEY]["query"] = strips.stored(query)
+        everyone = strips.made_for(editor, movie, "pick")
+        labels = picks.restem(context, editor, movie, everyone)
+        strip.name = labels[everyone.index(strip)]
+        return f"'{strip.name}' isolated again" if query.name else f"'{strip.name}' named from the picture"
+
+
+CLASSES = (SEQUENCER_OT_pixelplayer_name,)
