@@ -21,14 +21,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import media
+from . import cache, media
 from .checkpoint import LoadedModel
 from .clip import ClipAudio
 from .config import ModelConfig
 from .errors import Cancelled, PixelPlayerError
 from .spectral import FrontEnd
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: entries carry a manifest (core.cache)
 MIN_SECONDS = 1.0
 BATCH = 4  # windows per forward pass
 POOLED = (32, 16)  # (freq, time) grid of the sound-map energy estimate
@@ -167,14 +167,19 @@ ARRAYS = ("features", "sound_maps", "frame_times")
 
 
 def _load(directory: Path, info: media.MediaInfo, key: str) -> Analysis | None:
-    try:
-        meta = json.loads((directory / "meta.json").read_text())
-        arrays = {n: np.load(directory / f"{n}.npy") for n in ARRAYS}
-        components = ComponentStore(directory / "components.npy")
-    except (OSError, ValueError):
+    """The cached entry ``directory`` if there is one and it passes its check; a failing one is removed."""
+    if not os.path.lexists(directory):
         return None
-    return Analysis(info, ModelConfig.from_dict(meta["config"]), key, meta["trained"], meta["model_samples"],
-                    components=components, cached=True, **arrays)
+    if cache.problem(directory) is None:
+        try:
+            meta = json.loads((directory / "meta.json").read_text())
+            arrays = {n: np.load(directory / f"{n}.npy") for n in ARRAYS}
+            return Analysis(info, ModelConfig.from_dict(meta["config"]), key, meta["trained"], meta["model_samples"],
+                            components=ComponentStore(directory / "components.npy"), cached=True, **arrays)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    cache.discard(directory)
+    return None
 
 
 def _sound_maps(net, features: torch.Tensor, comps: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
@@ -208,6 +213,7 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
         return cached, ClipAudio(path, info.audio.sample_rate, cached.config)
 
     tmp = cache_dir / f"{key}.tmp{os.getpid()}"
+    cache.sweep(cache_dir)
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -256,11 +262,9 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, pro
         np.save(tmp / f"{name}.npy", array)
     meta = {"config": config.to_dict(), "trained": model.trained, "model_samples": int(mono.size)}
     (tmp / "meta.json").write_text(json.dumps(meta))
+    cache.seal(tmp)
     final = tmp.with_name(key)
-    try:
-        tmp.rename(final)
-    except OSError:  # another process cached the same clip meanwhile: theirs is identical
-        pass
+    cache.commit(tmp, final)
     result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
                       ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"])
     progress(0.95, "spectrum")
