@@ -64,12 +64,20 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> LoadedModel:
         raise PixelPlayerError(f"checkpoint not found: {path}")
     try:
         state = torch.load(path, map_location=device, weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError):
-        # torch's own message is pages long; objects other than tensors and plain data land here too.
-        raise PixelPlayerError(f"checkpoint {path} is unreadable or not a PixelPlayer checkpoint") from None
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, OSError) as e:
+        if "Unsupported global" in str(e):  # torch's weights-only unpickler refused an object
+            raise PixelPlayerError(f"checkpoint {path} is unusable: it holds objects other than tensors and plain "
+                                   "data, which are never loaded since they could run code") from None
+        # torch's own message is pages long, and its advice (weights_only=False) is unsafe.
+        raise PixelPlayerError(f"checkpoint {path} is unreadable: truncated, corrupt or not a PixelPlayer "
+                               "checkpoint") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise PixelPlayerError(f"checkpoint {path} is incompatible: expected format {FORMAT}, found {found}")
+    for name in ("config", "metadata", "state_dict"):
+        if not isinstance(state.get(name, {}), dict):
+            raise PixelPlayerError(f"checkpoint {path} is incompatible: its {name!r} is a "
+                                   f"{type(state[name]).__name__}, not a dict")
     try:
         net = PixelPlayerNet(ModelConfig.from_dict(state["config"]))
         net.load_state_dict(state["state_dict"])

@@ -73,6 +73,26 @@ def test_bad_checkpoints(tmp_path):
         load_checkpoint(mismatched)
 
 
+@pytest.mark.parametrize("cut", [0, 100, 0.5, -1])
+def test_truncated_checkpoint_names_the_file_and_the_problem(tmp_path, cut):
+    model = untrained_model(preset="tiny")
+    whole = save_checkpoint(tmp_path / "whole.pt", model.net, model.metadata).read_bytes()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(whole[: int(len(whole) * cut) if isinstance(cut, float) else cut % len(whole)])
+    with pytest.raises(PixelPlayerError, match=f"checkpoint {truncated} is unreadable: truncated, corrupt"):
+        load_checkpoint(truncated)
+
+
+@pytest.mark.parametrize("part, value", [("metadata", ["trained"]), ("metadata", "trained"), ("config", [1]),
+                                         ("state_dict", [1])])
+def test_parts_of_the_wrong_type_are_named(tmp_path, part, value):
+    state = {"format": FORMAT, "config": PRESETS["tiny"].to_dict(), "metadata": {},
+             "state_dict": PixelPlayerNet(PRESETS["tiny"]).state_dict(), part: value}
+    torch.save(state, tmp_path / "odd.pt")
+    with pytest.raises(PixelPlayerError, match=f"its '{part}' is a {type(value).__name__}, not a dict"):
+        load_checkpoint(tmp_path / "odd.pt")
+
+
 def test_checkpoints_cannot_run_code(tmp_path):
     class Evil:
         def __reduce__(self):
@@ -80,5 +100,5 @@ def test_checkpoints_cannot_run_code(tmp_path):
 
     evil = tmp_path / "evil.pt"
     torch.save({"format": FORMAT, "payload": Evil()}, evil)
-    with pytest.raises(PixelPlayerError, match="unreadable"):
+    with pytest.raises(PixelPlayerError, match="never loaded since they could run code"):
         load_checkpoint(evil)
