@@ -1,26 +1,27 @@
 """The ``pixelplayer`` command: separate, remix, heatmap, info.
 
 Results go to stdout, progress and messages to stderr; every user error is one
-line on stderr and a non-zero exit, with nothing written.
+line on stderr and a non-zero exit, with nothing written.  Ctrl-C at any moment is
+``pixelplayer: cancelled`` and exit 130: :func:`main` takes over SIGINT before the engine's
+heavy imports (torch, PyAV), which it does itself.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import math
+import os
 import re
+import signal
 import sys
-import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from . import __version__
-from .core import analysis, media, soundmap
 from .core.errors import PixelPlayerError
-from .core.isolate import prototype
 from .core.query import Point, Query, Region
-from .core.separator import Separator
+
+MAX_GAIN_DB = 60.0
 
 
 class ProgressBar:
@@ -46,7 +47,7 @@ def _numbers(text: str, count: int, what: str) -> list[float]:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         values = []
-    if len(values) != count:
+    if len(values) != count or not all(map(math.isfinite, values)):
         raise argparse.ArgumentTypeError(f"{what} must be {count} comma-separated numbers, got {text!r}")
     return values
 
@@ -76,10 +77,31 @@ def _levelled(parse):
         if not sep:
             raise argparse.ArgumentTypeError(f"expected QUERY:GAIN_DB, got {text!r}")
         try:
-            return parse(query), float(db)
+            gain = float(db)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"gain must be a number of dB, got {db!r}") from None
+            gain = math.nan
+        if not abs(gain) <= MAX_GAIN_DB:
+            raise argparse.ArgumentTypeError(f"gain must be a number of dB from -{MAX_GAIN_DB:g} to "
+                                             f"+{MAX_GAIN_DB:g}, got {db!r}")
+        return parse(query), gain
     return parser
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one line, like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"pixelplayer: error: {message} (see {self.prog} --help)\n")
 
 
 class _Ordered(argparse.Action):
@@ -106,11 +128,13 @@ def _subcommand(sub, name: str, summary: str, *examples: str) -> argparse.Argume
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pixelplayer", description="Click an instrument in a video, get its sound.")
+    from .core import media
+
+    p = _Parser(prog="pixelplayer", description="Click an instrument in a video, get its sound.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--checkpoint", help="model checkpoint (default: the bundled model)")
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, mps (default: cpu)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--threads", type=_threads, help="CPU threads for torch, at least 1 (default: torch's choice)")
     p.add_argument("--cache-dir", help="where analyses are cached (default: $XDG_CACHE_HOME/pixelplayer)")
     sub = p.add_subparsers(dest="command", required=True, help="what to do (each has its own --help)")
 
@@ -152,12 +176,14 @@ def _at_time(query: Query, t: float | None) -> Query:
 
 
 def _check_writable_dir(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as e:
-        raise PixelPlayerError(f"cannot write to {directory}: {e.strerror or e}") from None
+    """Refuse early a folder that cannot be written, without creating it (outputs create it)."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise PixelPlayerError(f"cannot write to {directory}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PixelPlayerError(f"cannot write to {directory}: permission denied")
 
 
 def _check_output(path: Path, source: Path) -> None:
@@ -166,17 +192,29 @@ def _check_output(path: Path, source: Path) -> None:
     _check_writable_dir(path.parent)
 
 
-def _prepare(args, source: Path, queries: list[Query]) -> media.MediaInfo:
-    """Checks that need no model: the media and the queries."""
+def _check_time(t: float | None, info) -> None:
+    if t is not None and not (math.isfinite(t) and 0 <= t <= info.duration):
+        raise PixelPlayerError(f"--time {t:g} is not a moment of the clip: it lasts {info.duration:.2f} s "
+                               f"(give 0 to {info.duration:.2f})")
+
+
+def _prepare(args, source: Path, queries: list[Query]):
+    """Checks that need no model: the media, the time and the queries."""
+    from .core import analysis, media
+
     info = media.probe(source)
     analysis.validate(info)
+    _check_time(args.time, info)
     for q in queries:
         q.cells(info.video.width, info.video.height, (1, 1))
     return info
 
 
-def _separator(args, queries: list[Query] = ()) -> Separator:
+def _separator(args, queries: list[Query] = ()):
     """The separator the options ask for; names in ``queries`` must be instruments its model knows."""
+    from .core.isolate import prototype
+    from .core.separator import Separator
+
     sep = Separator(args.checkpoint, args.device, args.threads, args.cache_dir)
     if sep.warning:
         print(f"pixelplayer: warning: {sep.warning}", file=sys.stderr)
@@ -191,6 +229,9 @@ def _slug(text: str) -> str:
 
 
 def cmd_separate(args) -> None:
+    from .core import media
+    from .core.files import atomic_paths
+
     source = Path(args.video)
     queries = [_at_time(q, args.time) for q in args.queries or []]
     if not queries:
@@ -204,9 +245,10 @@ def cmd_separate(args) -> None:
     rest = out_dir / f"{source.stem}.rest.{args.format}"
     for p in (*paths, rest):
         _check_output(p, source)
-    for p, s in zip(paths, result.sources):
-        media.write_audio(p, s.audio, result.sample_rate)
-    media.write_audio(rest, result.residual, result.sample_rate)
+    with atomic_paths([*paths, rest]) as staged:  # all files or none
+        for p, s in zip(staged, result.sources):
+            media.write_audio(p, s.audio, result.sample_rate)
+        media.write_audio(staged[-1], result.residual, result.sample_rate)
     if args.json:
         doc = {
             "sources": [{"path": str(p), "query": s.query.to_dict(), "label": s.label}
@@ -227,19 +269,24 @@ def cmd_separate(args) -> None:
 
 
 def _json(doc: dict) -> str:
-    """``doc`` as JSON, floats rounded to 3 decimals (a millisecond, a thousandth of a pixel)."""
+    """``doc`` as valid JSON, floats rounded to 3 decimals (a millisecond, a thousandth of a pixel);
+    a number that is not finite (never expected) becomes null rather than invalid JSON."""
     def rounded(value):
         if isinstance(value, float):
-            return round(value, 3)
+            return round(value, 3) if math.isfinite(value) else None
         if isinstance(value, dict):
             return {k: rounded(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [rounded(v) for v in value]
         return value
-    return json.dumps(rounded(doc), default=str)
+    return json.dumps(rounded(doc), default=str, allow_nan=False)
 
 
 def cmd_remix(args) -> None:
+    import numpy as np
+
+    from .core import media
+
     source, out = Path(args.video), Path(args.out)
     levels = [(_at_time(q, args.time), db) for q, db in args.levels or []]
     if not levels:
@@ -259,10 +306,10 @@ def cmd_remix(args) -> None:
 
 
 def cmd_heatmap(args) -> None:
+    from .core import soundmap
+
     source, out = Path(args.video), Path(args.out)
-    info = _prepare(args, source, args.points)
-    if not 0 <= args.time <= info.duration:
-        raise PixelPlayerError(f"time {args.time:g} s is outside the clip (0 to {info.duration:.2f} s)")
+    _prepare(args, source, args.points)
     _check_output(out, source)
     sep = _separator(args)
     soundmap.export_png(sep.analyze(source, ProgressBar("analysing")), args.time, out, args.points)
@@ -270,6 +317,8 @@ def cmd_heatmap(args) -> None:
 
 
 def cmd_info(args) -> None:
+    from .core import analysis, media
+
     source = Path(args.video)
     info = media.probe(source)
     sep = _separator(args)
@@ -314,9 +363,16 @@ def cmd_info(args) -> None:
 COMMANDS = {"separate": cmd_separate, "remix": cmd_remix, "heatmap": cmd_heatmap, "info": cmd_info}
 
 
+def _interrupted(signum, frame) -> None:
+    """Ctrl-C: unwind (removing what was being written); a second Ctrl-C must not cut that short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    signal.signal(signal.SIGINT, _interrupted)
     try:
+        args = _parser().parse_args(argv)
         COMMANDS[args.command](args)
     except PixelPlayerError as e:
         print(f"pixelplayer: error: {e}", file=sys.stderr)
