@@ -21,15 +21,14 @@ def analysis_of(movie, path: str):
 
 
 def separate(context, movie, queries: list) -> tuple[list, list[str], str]:
-    """Isolate ``queries`` in ``movie`` together and write each stem and the rest:
+    """Isolate ``queries`` in ``movie`` together and write each stem and the rest, all or none:
     (the core's stems, their files, the rest's file)."""
     path = strips.media_path(movie)
     separation = session.current.separator.isolate(analysis_of(movie, path), queries)
-    folder = stem_files.folder(context)
-    files = [stem_files.write(folder, stem_files.file_name(path, stem.label, queries, i), stem.audio,
-                              separation.sample_rate, path) for i, stem in enumerate(separation.sources)]
-    rest_file = stem_files.write(folder, stem_files.file_name(path, "rest", queries, len(queries)),
-                                 separation.residual, separation.sample_rate, path)
+    named = [(stem_files.file_name(path, stem.label, queries, i), stem.audio)
+             for i, stem in enumerate(separation.sources)]
+    named.append((stem_files.file_name(path, "rest", queries, len(queries)), separation.residual))
+    *files, rest_file = stem_files.write_all(stem_files.folder(context), named, separation.sample_rate, path)
     return separation.sources, files, rest_file
 
 

@@ -42,18 +42,24 @@ def file_name(movie_path: str, label: str, queries: list, index: int) -> str:
     return f"{Path(movie_path).stem}.{index:02d}-{safe}.{digest}.wav"
 
 
+def write_all(directory: Path, named_audio: list[tuple[str, object]], sample_rate: int, movie_path: str) -> list[str]:
+    """Write each ``(name, audio)`` as ``directory/name``, all or none (a failure leaves no file behind);
+    returns the paths Blender should store."""
+    from ..core import media
+    from ..core.files import atomic_paths
+
+    paths = [directory / name for name, _ in named_audio]
+    if any(path.resolve() == Path(movie_path).resolve() for path in paths):
+        raise StemFolderError(f"Refusing to overwrite the source media {movie_path}")
+    with atomic_paths(paths) as staged:
+        for tmp, (_, audio) in zip(staged, named_audio):
+            media.write_audio(tmp, audio, sample_rate)
+    return [blender_path(path) for path in paths]
+
+
 def write(directory: Path, name: str, audio, sample_rate: int, movie_path: str) -> str:
     """Write ``audio`` atomically as ``directory/name``; returns the path Blender should store."""
-    from ..core import media
-
-    path = directory / name
-    if path.resolve() == Path(movie_path).resolve():
-        raise StemFolderError(f"Refusing to overwrite the source media {movie_path}")
-    try:
-        media.write_audio(path, audio, sample_rate)
-    except OSError as error:
-        raise StemFolderError(f"Cannot write {path}: {error.strerror}") from None
-    return blender_path(path)
+    return write_all(directory, [(name, audio)], sample_rate, movie_path)[0]
 
 
 def blender_path(path: Path) -> str:

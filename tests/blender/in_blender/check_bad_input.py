@@ -1,5 +1,8 @@
 """Bad input gets a clear report from the operators and leaves the scene as it was."""
+import os
+import re
 import shutil
+import subprocess
 
 import bpy
 import pytest
@@ -90,3 +93,29 @@ def test_cancelled_analysis_reports_and_keeps_nothing(extension, tmp_path):
         session.analyze(settings, str(other), lambda fraction, message: None, lambda: True)
     assert errors.failure(caught.value, session.ANALYSIS) == ("WARNING", "Analysis cancelled")
     assert str(other) not in session.current.analyses
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 2 MB tmpfs: room for one of a pick's two stem files (1.4 MB each), not both (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_pick_that_fails_midway_leaves_no_strip_and_no_file(analysed, extension, small_disk):
+    preferences = extension.blender.prefs.get()
+    preferences.stem_folder = str(small_disk / "stems")
+    try:
+        refused(bpy.ops.sequencer.pixelplayer_pick,
+                re.escape(f"cannot write to {small_disk / 'stems'}: No space left on device"), x=10, y=10)
+    finally:
+        preferences.stem_folder = "//pixelplayer/"
+    assert [p.name for p in small_disk.rglob("*") if not p.is_dir()] == []
