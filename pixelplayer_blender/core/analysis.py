@@ -207,13 +207,13 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
     validate(info)
     progress(0.0, "hashing")
     key = cache_key(path, model)
+    cache.sweep(cache_dir)
     cached = _load(cache_dir / key, info, key)
     if cached is not None:
         progress(1.0, "cached")
         return cached, ClipAudio(path, info.audio.sample_rate, cached.config)
 
     tmp = cache_dir / f"{key}.tmp{os.getpid()}"
-    cache.sweep(cache_dir)
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
