@@ -31,6 +31,15 @@ def untrained_checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """The seeded untrained ``tiny`` preset as a checkpoint: quick analyses where the model does not matter."""
+    from pixelplayer_blender.core.checkpoint import save_checkpoint, untrained_model
+
+    model = untrained_model("tiny")
+    return save_checkpoint(tmp_path_factory.mktemp("models") / "tiny.pt", model.net, model.metadata)
+
+
+@pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("media")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import secrets
 import socket
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -96,38 +96,38 @@ def atomic_paths(paths: Sequence[Path]) -> Iterator[list[Path]]:
     if any(p.parent != directory for p in paths):
         raise ValueError("atomic_paths: every path must be in the same folder")
     created = _missing_parents(directory)
-    folder = None
-    moved: list[Path] = []
+    folder = directory / f"{TMP_PREFIX}{_host()}-{os.getpid()}.{secrets.token_hex(4)}"  # named before it exists
+    staged = [folder / p.name for p in paths]
+    moving = False
     try:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             sweep(directory)
-            folder = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{_host()}-{os.getpid()}.", dir=directory))
+            folder.mkdir(mode=0o700)
         except OSError as error:
             raise write_failure(directory, error) from None
-        staged = [folder / p.name for p in paths]
         try:
             yield staged
+            moving = True
             for tmp, path in zip(staged, paths):
                 os.replace(tmp, path)
-                moved.append(path)
         except (OSError, RuntimeError) as error:
             raise write_failure(directory, error) from None
     except BaseException:
-        for path in moved:
-            path.unlink(missing_ok=True)
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
-            folder = None
+        if moving:  # a staged file that is gone was moved in (this holds even if Ctrl-C came right after a move)
+            for tmp, path in zip(staged, paths):
+                if not tmp.exists():
+                    path.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
         for made in created:
             try:
                 made.rmdir()
+            except FileNotFoundError:
+                continue
             except OSError:
                 break
         raise
-    finally:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager

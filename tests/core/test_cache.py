@@ -12,7 +12,6 @@ import pytest
 import soundfile
 
 from pixelplayer_blender.core import cache
-from pixelplayer_blender.core.checkpoint import save_checkpoint, untrained_model
 from pixelplayer_blender.core.separator import Separator
 
 
@@ -22,15 +21,9 @@ def clip(make_clip):
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """The tiny preset (untrained) keeps the many rebuilds here quick; the cache does not depend on the model."""
-    model = untrained_model("tiny")
-    return save_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.pt", model.net, model.metadata)
-
-
-@pytest.fixture(scope="module")
-def separator(tmp_path_factory, tiny):
-    return Separator(tiny, threads=1, cache_dir=tmp_path_factory.mktemp("checked-cache"))
+def separator(tmp_path_factory, tiny_checkpoint):
+    """The tiny model keeps the many rebuilds here quick; the cache does not depend on the model."""
+    return Separator(tiny_checkpoint, threads=1, cache_dir=tmp_path_factory.mktemp("checked-cache"))
 
 
 def arrays(analysis) -> dict[str, np.ndarray]:
@@ -189,10 +182,10 @@ def test_stale_temporaries_of_gone_processes_are_swept(separator, clip, tmp_path
         cache.discard(folder)
 
 
-def test_three_concurrent_runs_on_a_fresh_cache(make_clip, tmp_path, tiny):
+def test_three_concurrent_runs_on_a_fresh_cache(make_clip, tmp_path, tiny_checkpoint):
     clip = make_clip("concurrent.mp4", seconds=3.0, seed=5)
     env = {**os.environ, "PIXELPLAYER_CACHE": str(tmp_path / "cache")}
-    runs = [subprocess.Popen([sys.executable, "-m", "pixelplayer_blender.cli", "--threads", "1", "--checkpoint", tiny,
+    runs = [subprocess.Popen([sys.executable, "-m", "pixelplayer_blender.cli", "--threads", "1", "--checkpoint", tiny_checkpoint,
                               "separate", clip.path,
                               "--point", "40,40", "--out-dir", tmp_path / f"out{i}", "--json"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for i in range(3)]
