@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -13,6 +14,9 @@ import soundfile
 import torch
 from PIL import Image
 
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+from pixelplayer_blender import cli
 from pixelplayer_blender.core import media
 
 
@@ -27,12 +31,19 @@ def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("cli-cache")
 
 
+def strict_json(text: str):
+    """Parse JSON as the standard defines it: NaN and Infinity are not JSON."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
 def test_separate_json(duet, tmp_path, cache, untrained_checkpoint):
     x, y = duet.point(1)
     proc = run("--checkpoint", untrained_checkpoint, "separate", duet.path, "--point", f"{x},{y}", "--region", "0,0,100,90", "--point", "10,10",
                "--time", "1.5", "--out-dir", tmp_path / "stems", "--format", "flac", "--json", cache=cache)
     assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)  # exactly one JSON object and nothing else
+    doc = strict_json(proc.stdout)  # exactly one JSON object and nothing else
     assert [s["query"] for s in doc["sources"]] == [
         {"point": [x, y], "time": 1.5}, {"region": [0, 0, 100, 90], "time": 1.5}, {"point": [10, 10], "time": 1.5}]
     assert doc["samplerate"] == duet.sample_rate and doc["trained"] is False and "UNTRAINED" in doc["warning"]
@@ -77,7 +88,7 @@ def test_heatmap_and_info(duet, tmp_path, cache, untrained_checkpoint):
         assert im.size == (duet.width, duet.height)
     proc = run("info", duet.path, "--json", cache=cache)
     assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    doc = strict_json(proc.stdout)
     assert doc["audio"]["sample_rate"] == duet.sample_rate and doc["video"]["width"] == duet.width
     assert doc["analysis"]["windows"] == 2 and doc["analysis"]["frames_decoded"] == 6
     text = run("--checkpoint", untrained_checkpoint, "info", duet.path, cache=cache).stdout
@@ -164,6 +175,11 @@ def bad_inputs(tmp_path_factory, make_clip, duet):
     truncated.write_bytes(duet.path.read_bytes()[: duet.path.stat().st_size // 3])
     junk_ckpt = d / "junk.pt"
     junk_ckpt.write_bytes(b"not a checkpoint")
+    truncated_ckpt = d / "truncated.pt"
+    whole = (ROOT / "models" / "pixelplayer.pt").read_bytes()
+    truncated_ckpt.write_bytes(whole[: len(whole) // 2])
+    odd_ckpt = d / "odd.pt"
+    torch.save({**torch.load(ROOT / "models" / "pixelplayer.pt", weights_only=True), "metadata": ["trained"]}, odd_ckpt)
     other_ckpt = d / "other.pt"
     torch.save({"something": torch.zeros(2)}, other_ckpt)
     blocker = d / "a-file"
@@ -183,6 +199,10 @@ def bad_inputs(tmp_path_factory, make_clip, duet):
         "region outside": (["separate", src, "--region", f"0,0,10,{duet.height + 1}"], "outside"),
         "junk checkpoint": (["--checkpoint", junk_ckpt, "separate", src, "--point", "1,1"], "unreadable"),
         "incompatible checkpoint": (["--checkpoint", other_ckpt, "separate", src, "--point", "1,1"], "incompatible"),
+        "truncated checkpoint": (["--checkpoint", truncated_ckpt, "separate", src, "--point", "1,1"],
+                                 f"checkpoint {truncated_ckpt} is unreadable: truncated"),
+        "metadata of the wrong type": (["--checkpoint", odd_ckpt, "separate", src, "--point", "1,1"],
+                                       f"checkpoint {odd_ckpt} is incompatible: its 'metadata' is a list"),
         "unwritable folder": (["separate", src, "--point", "1,1", "--out-dir", blocker / "stems"], "cannot write"),
         "remix over source": (["remix", src, "--point", "1,1:-6", "--out", src], "overwrite the source"),
         "heatmap over source": (["heatmap", src, "--out", src], "overwrite the source"),
@@ -191,6 +211,7 @@ def bad_inputs(tmp_path_factory, make_clip, duet):
 
 @pytest.mark.parametrize("case", ["missing file", "no audio", "no video", "corrupt", "truncated", "too short",
                                   "point outside", "region outside", "junk checkpoint", "incompatible checkpoint",
+                                  "truncated checkpoint", "metadata of the wrong type",
                                   "unwritable folder", "remix over source", "heatmap over source"])
 def test_bad_input_gets_one_clear_line_and_writes_nothing(bad_inputs, duet, tmp_path, cache, case):
     args, expected = bad_inputs[case]
@@ -205,5 +226,83 @@ def test_bad_input_gets_one_clear_line_and_writes_nothing(bad_inputs, duet, tmp_
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert lines[0].startswith("pixelplayer: error:") and expected in lines[0]
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out").exists()  # not even created
     assert _digest(duet.path) == before
+
+
+def in_process(*args, capsys) -> tuple[int, str, str]:
+    """``pixelplayer ARGS`` run by this process (torch is already loaded): (exit status, stdout, stderr)."""
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        try:
+            code = cli.main([str(a) for a in args])
+        except SystemExit as exit_:  # argument errors
+            code = exit_.code
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+STRICT = {
+    "time past the end": (["separate", "{clip}", "--point", "1,1", "--time", "100"], "--time 100 is not a moment"),
+    "negative time": (["separate", "{clip}", "--point", "1,1", "--time", "-1"], "--time -1 is not a moment"),
+    "time nan": (["separate", "{clip}", "--point", "1,1", "--time", "nan"], "--time nan is not a moment"),
+    "remix time inf": (["remix", "{clip}", "--point", "1,1:-6", "--time", "inf", "--out", "{out}/r.mp4"],
+                       "--time inf is not a moment"),
+    "heatmap time past the end": (["heatmap", "{clip}", "--time", "9", "--out", "{out}/m.png"], "--time 9 is not"),
+    "point nan": (["separate", "{clip}", "--point", "nan,1"], "a point must be 2 comma-separated numbers"),
+    "gain nan": (["remix", "{clip}", "--point", "1,1:nan", "--out", "{out}/r.mp4"], "gain must be a number of dB"),
+    "gain inf": (["remix", "{clip}", "--point", "1,1:inf", "--out", "{out}/r.mp4"], "from -60 to +60, got 'inf'"),
+    "gain 1e9": (["remix", "{clip}", "--point", "1,1:1e9", "--out", "{out}/r.mp4"], "from -60 to +60, got '1e9'"),
+    "gain -61": (["remix", "{clip}", "--region", "0,0,5,5:-61", "--out", "{out}/r.mp4"], "got '-61'"),
+    "threads 0": (["--threads", "0", "separate", "{clip}", "--point", "1,1"], "at least 1, got '0'"),
+    "threads -1": (["--threads", "-1", "separate", "{clip}", "--point", "1,1"], "at least 1, got '-1'"),
+}
+
+
+@pytest.mark.parametrize("case", STRICT)
+def test_strict_arguments(duet, tmp_path, cache, capsys, case):
+    args, expected = STRICT[case]
+    out = tmp_path / "out"
+    args = [a.format(clip=duet.path, out=out) for a in args]
+    if "separate" in args:
+        args += ["--out-dir", out]
+    code, stdout, stderr = in_process("--cache-dir", cache, *args, capsys=capsys)
+    assert code not in (0, None) and stdout == ""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pixelplayer: error:") and expected in lines[0], stderr
+    if "time" in case:
+        assert f"it lasts {media.probe(duet.path).duration:.2f} s" in lines[0]
+    assert not out.exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 4 MB tmpfs: room for one of the duet's 2.8 MB stems, not two (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mount]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", mount], check=True)
+
+
+@pytest.mark.parametrize("command", ["separate", "remix"])
+def test_a_full_disk_is_one_line_naming_the_folder_and_leaves_nothing(duet, small_disk, cache, command):
+    out = small_disk / "out"
+    x, y = duet.point(0)
+    if command == "separate":
+        args = ["separate", duet.path, "--point", f"{x},{y}", "--point", "10,10", "--out-dir", out]
+    else:
+        (small_disk / "filler").write_bytes(bytes((4 << 20) - (16 << 10)))  # room for 16 KiB of the remix
+        args = ["remix", duet.path, "--point", f"{x},{y}:-6", "--out", out / "remix.mp4"]
+    proc = run(*args, cache=cache)
+    assert proc.returncode == 1 and proc.stdout == ""
+    messages = [line for line in proc.stderr.splitlines() if not line.startswith("analysing: ")]  # not progress
+    assert messages == [f"pixelplayer: error: cannot write to {out}: No space left on device"], proc.stderr
+    assert [p.name for p in small_disk.iterdir() if p.name != "filler"] == []
