@@ -306,3 +306,14 @@ def test_a_full_disk_is_one_line_naming_the_folder_and_leaves_nothing(duet, smal
     messages = [line for line in proc.stderr.splitlines() if not line.startswith("analysing: ")]  # not progress
     assert messages == [f"pixelplayer: error: cannot write to {out}: No space left on device"], proc.stderr
     assert [p.name for p in small_disk.iterdir() if p.name != "filler"] == []
+
+
+def test_a_full_disk_under_the_cache_is_one_line_and_leaves_nothing(duet, small_disk, cache, tiny_checkpoint, tmp_path):
+    (small_disk / "filler").write_bytes(bytes(3 << 20))  # the tiny model's analysis of the duet needs 2 MB
+    x, y = duet.point(0)
+    proc = run("--checkpoint", tiny_checkpoint, "--cache-dir", small_disk / "cache", "separate", duet.path,
+               "--point", f"{x},{y}", "--out-dir", tmp_path / "out", cache=cache)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == (f"pixelplayer: error: cannot write the analysis cache in "
+                                            f"{small_disk / 'cache'}: No space left on device")
+    assert list((small_disk / "cache").iterdir()) == [] and not (tmp_path / "out").exists()

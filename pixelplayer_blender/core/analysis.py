@@ -221,6 +221,8 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
         raise PixelPlayerError(f"cannot write the analysis cache in {cache_dir}: {e.strerror or e}") from None
     try:
         return _analyze(model, info, key, tmp, progress, cancel)
+    except OSError as e:  # decoding errors arrive as PixelPlayerError: this is the cache failing to write
+        raise PixelPlayerError(f"cannot write the analysis cache in {cache_dir}: {e.strerror or e}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
