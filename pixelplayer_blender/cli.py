@@ -3,7 +3,7 @@
 Results go to stdout, progress and messages to stderr; every user error is one
 line on stderr and a non-zero exit, with nothing written.  Ctrl-C at any moment is
 ``pixelplayer: cancelled`` and exit 130: :func:`main` takes over SIGINT before the engine's
-heavy imports (torch, PyAV), which it does itself.
+heavy imports (torch, PyAV), which it does itself (:func:`_import_engine`).
 """
 from __future__ import annotations
 
@@ -369,9 +369,29 @@ def _interrupted(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _import_engine() -> None:
+    """Import the engine (torch, PyAV, soundfile, Pillow) with Ctrl-C held back until it is loaded.
+
+    An interrupt inside an extension module's initialisation surfaces as an ImportError (Cython's
+    "cannot initialise module strings"), not as KeyboardInterrupt; held back, it is raised after.
+    """
+    pending: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        import PIL.Image  # noqa: F401
+        import soundfile  # noqa: F401
+
+        from .core import analysis, isolate, media, separator, soundmap  # noqa: F401
+    finally:
+        signal.signal(signal.SIGINT, _interrupted)
+    if pending:
+        _interrupted(signal.SIGINT, None)
+
+
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupted)
     try:
+        _import_engine()
         args = _parser().parse_args(argv)
         COMMANDS[args.command](args)
     except PixelPlayerError as e:
