@@ -88,7 +88,7 @@ def test_ctrl_c_while_the_stems_are_written(duet, tmp_path, warm_cache, tiny_che
     assert not (tmp_path / "deeper").exists()  # the folders made for the outputs went with them
 
 
-def test_killed_during_the_analysis_then_run_again(duet, tmp_path):
+def test_killed_during_the_analysis_then_run_again(duet, tmp_path, tiny_checkpoint):
     cache = tmp_path / "cache"
     proc = separate(duet, tmp_path / "out", cache)
     wait_for_line(proc, "audio network")
@@ -98,7 +98,7 @@ def test_killed_during_the_analysis_then_run_again(duet, tmp_path):
     assert len(left) == 1 and left[0].endswith(f".tmp{proc.pid}")  # a kill cannot clean up
     hour_ago = time.time() - 3700
     os.utime(cache / left[0], (hour_ago, hour_ago))
-    again = separate(duet, tmp_path / "out", cache)
+    again = separate(duet, tmp_path / "out", cache, checkpoint=tiny_checkpoint)  # any run sweeps: a quick one
     assert again.wait(timeout=300) == 0, again.stderr.read()
     assert debris(cache) == [] and len(list(cache.iterdir())) == 1
 
