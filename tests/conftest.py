@@ -1,6 +1,10 @@
-"""Shared fixtures: real media files generated with PyAV, and an isolated analysis cache."""
+"""Shared fixtures: real media files generated with PyAV, and an isolated analysis cache.
+
+A test run must leave the checkout as it found it: the session fails when ``git status`` (ignored
+paths included, except bytecode, pytest's own cache and the venvs) differs after the run."""
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +14,48 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import clipgen  # noqa: E402
+
+STATUS = pytest.StashKey[list[str] | None]()
+
+
+def written_by_tools(path: str) -> bool:
+    """Bytecode, pytest's own cache and the venvs the set-up scripts make."""
+    return path.startswith(".venv") or any(part in ("__pycache__", ".pytest_cache") for part in Path(path).parts)
+
+
+def checkout_status() -> list[str] | None:
+    """``git status --porcelain --ignored`` of the checkout, less :func:`written_by_tools`; None outside git."""
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+    except FileNotFoundError:
+        return None
+    if done.returncode != 0:
+        return None
+    return [line for line in done.stdout.splitlines() if not written_by_tools(line[3:])]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[STATUS] = checkout_status()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run, saying what changed, when the checkout's status is not what it was at the start."""
+    before, after = session.config.stash.get(STATUS, None), checkout_status()
+    if before is None or after is None or before == after:
+        return
+    title = "the test run changed the checkout"
+    lines = ["git status --porcelain --ignored differs; tests must write only to temporary or cache folders:",
+             *(f"  {line}" for line in sorted(set(before) ^ set(after)))]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")  # end pytest's progress line
+        reporter.write_sep("=", title, red=True, bold=True)
+        for line in lines:
+            reporter.write_line(line, red=True)
+    else:
+        print(title, *lines, sep="\n", file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session", autouse=True)
