@@ -2,13 +2,15 @@
 
 The CLI (``blender_ext.py``) ships inside the ``bpy`` wheel and runs with plain Python; this script
 finds it in a bpy venv (see scripts/setup_blender_envs.sh) or takes ``--cli``.  It stages the
-extension (blender_manifest.toml, the ``pixelplayer_blender`` package as the root without its
-``training`` subpackage, ``models/`` and
-the wheels the manifest lists, downloaded from PyPI once into build/wheels), builds one zip per
-platform with ``--split-platforms`` and validates every zip with the same CLI.
+extension in ``WORK/extension`` (blender_manifest.toml, the ``pixelplayer_blender`` package as the
+root without its ``training`` subpackage, ``models/`` and the wheels the manifest lists, downloaded
+from PyPI once into ``WHEELS``), builds one zip per platform with ``--split-platforms``, named
+``pixelplayer-<version>-<platform>.zip`` with the platform's ``-`` written ``_`` (e.g.
+``pixelplayer-0.1.0-linux_x64.zip``), and validates every zip with the same CLI.
 
-    python scripts/build_extension.py                      # every platform in the manifest
+    python scripts/build_extension.py                      # every platform in the manifest, into dist/
     python scripts/build_extension.py --platform linux-x64 # just one
+    python scripts/build_extension.py --work /tmp/b --wheels ~/.cache/wheels --out /tmp/zips  # outside the checkout
 """
 from __future__ import annotations
 
@@ -89,14 +91,18 @@ def main() -> None:
     parser.add_argument("--platform", action="append", choices=sorted(PLATFORM_TAGS),
                         help="build only for this platform (repeatable); default: every platform in the manifest")
     parser.add_argument("--cli", type=Path, help="path to Blender's blender_ext.py")
-    parser.add_argument("--out", type=Path, default=ROOT / "dist")
+    parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the zips (default: dist/)")
+    parser.add_argument("--work", type=Path, default=ROOT / "build",
+                        help="folder for the staged extension, WORK/extension (default: build/)")
+    parser.add_argument("--wheels", type=Path, help="folder the manifest's wheels are downloaded into once "
+                        "(default: WORK/wheels)")
     args = parser.parse_args()
 
     manifest = tomllib.loads((ROOT / "blender_manifest.toml").read_text())
     platforms = args.platform or manifest["platforms"]
     cli = args.cli or find_cli()
-    staging = ROOT / "build" / "extension"
-    stage(manifest, platforms, staging, ROOT / "build" / "wheels")
+    staging = args.work / "extension"
+    stage(manifest, platforms, staging, args.wheels or args.work / "wheels")
     args.out.mkdir(parents=True, exist_ok=True)
     for old in args.out.glob(f"{manifest['id']}-{manifest['version']}-*.zip"):
         old.unlink()
