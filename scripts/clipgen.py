@@ -1,4 +1,4 @@
-"""Synthetic music clips for the demo, the tests and the benchmark.
+"""Synthetic music clips for the tests and the benchmark.
 
 Each clip shows a few coloured "instruments" (discs on a gradient) that bob with
 their own notes; each instrument has its own timbre.  Every container, codec,

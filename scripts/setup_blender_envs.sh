@@ -28,6 +28,7 @@ for tag in "${tags[@]}"; do
         echo "$venv: bpy $version ready"
         continue
     fi
+    echo "$venv: installing bpy $version (Blender as a Python module), torch 2.13.0, PyAV, soundfile, pillow, pytest (about 2 GB)"
     "$python" -m venv --clear "$venv"
     "$venv/bin/pip" install -q -c "$root/constraints.txt" \
         "bpy==$version" "numpy<2" torch==2.13.0 av soundfile pillow pytest
