@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     remix = out / f"duet.{truth[0]['name']}{GAIN_DB:+g}dB.mp4"
     pixelplayer("remix", video, "--point", f"{points[0]}:{GAIN_DB:g}", "--time", at, "--out", shown(remix))
     soundmap = out / "soundmap.png"
-    pixelplayer("heatmap", video, "--time", at, "--out", shown(soundmap))
+    pixelplayer("heatmap", video, "--time", at, "--points", *points, "--out", shown(soundmap))
 
     estimates = np.stack([sf.read(s["path"], dtype="float32", always_2d=True)[0].T for s in separation["sources"]])
     scores = evaluate.score(scene, estimates)
@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  {shown(Path(separation['residual']['path']))}  the rest: the original minus both stems "
           "(the stems and the rest add up to the original)")
     print(f"  {shown(remix)}  the video with the {truth[0]['name']} {GAIN_DB:+g} dB (picture copied untouched)")
-    print(f"  {shown(soundmap)}  the frame at {at} s with its sound map: where the model hears sound coming from")
+    print(f"  {shown(soundmap)}  the frame at {at} s with its sound map: where the model hears sound coming from "
+          "(heat only where it is confident, scale in the legend), the clicks ringed and numbered")
     print(f"  {shown(scene.folder)}/  the true stems the SDRs are measured against (*.sources*.wav)")
 
 
