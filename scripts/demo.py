@@ -50,7 +50,7 @@ def pixelplayer(*args: str) -> str:
 
 
 def make_scene(out: Path) -> evaluate.Scene:
-    """Write the held-out duet (video, true stems, sidecar) into ``out``, as make_eval_scenes.py does."""
+    """Write the held-out duet (video, true stems, sidecar) into ``out`` with make_eval_scenes.py's defaults."""
     bank = NoteBank(44100, persist=False)
     scene = compose_scene(SEED, 2, 640, 360, 24, 8.0, bank)
     return evaluate.Scene.load(write_scene(scene, out, f"duet_{SEED:04d}"))
