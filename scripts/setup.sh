@@ -25,13 +25,13 @@ pip_install() {
     fi
 }
 
-packages=(fluidsynth fluid-soundfont-gm fonts-noto-color-emoji)
+packages=(fluidsynth fluid-soundfont-gm fonts-noto-color-emoji timidity freepats)
 missing=()
 for package in "${packages[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
 if [ ${#missing[@]} -eq 0 ]; then
-    step 1 "system packages: fluidsynth, the FluidR3 GM soundfont, Noto Color Emoji: already installed"
+    step 1 "system packages: fluidsynth, the FluidR3 GM soundfont, Noto Color Emoji, TiMidity++ and freepats: already installed"
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    step 1 "system packages with apt-get: ${missing[*]} (the training scenes' instruments and pictures, about 160 MB)"
+    step 1 "system packages with apt-get: ${missing[*]} (the training scenes' instruments and pictures, about 200 MB)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
