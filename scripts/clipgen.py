@@ -141,8 +141,16 @@ def write_clip(
     video: bool = True,
     audio: bool = True,
     seed: int = 0,
+    rotation: int = 0,
 ) -> Clip:
-    """Write a synthetic performance to ``path`` (container from its suffix) and describe it."""
+    """Write a synthetic performance to ``path`` (container from its suffix) and describe it.
+
+    With ``rotation`` (degrees counter-clockwise, a quarter-turn multiple) the picture is stored
+    turned back by that much, with a display matrix that turns it upright again, as phones do:
+    players show ``width`` x ``height``, and :meth:`Clip.point` is in the displayed picture.
+    """
+    if rotation % 90:
+        raise ValueError(f"rotation must be a multiple of 90 degrees, got {rotation}")
     path = Path(path)
     default_video, default_audio = CODECS.get(path.suffix.lower(), ("libx264", "aac"))
     clip = Clip(path, seconds, width, height, fps, sample_rate, channels,
@@ -152,7 +160,10 @@ def write_clip(
         vstream = astream = None
         if video:
             vstream = out.add_stream(video_codec or default_video, rate=fps)
-            vstream.width, vstream.height, vstream.pix_fmt = width, height, "yuv420p"
+            vstream.width, vstream.height = (height, width) if rotation % 180 else (width, height)
+            vstream.pix_fmt = "yuv420p"
+            if rotation % 360:
+                vstream.set_display_rotation(rotation)
             vstream.codec_context.gop_size = 2 * fps
             if vstream.codec_context.name == "libx264":
                 vstream.options = {"preset": "veryfast"}
@@ -163,7 +174,8 @@ def write_clip(
         pending = next(audio_packets, None)
         if vstream is not None:
             for i, rgb in enumerate(_frames(clip)):
-                out.mux(vstream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+                stored = np.ascontiguousarray(np.rot90(rgb, -(rotation // 90)))
+                out.mux(vstream.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")))
                 # Keep the streams interleaved: audio up to the end of this frame.
                 while pending is not None and pending.pts is not None and pending.pts * pending.time_base <= (i + 1) / fps:
                     out.mux(pending)
@@ -185,10 +197,13 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=2, choices=sorted(LAYOUTS))
     parser.add_argument("--instruments", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rotate", type=int, default=0, choices=[0, 90, 180, 270],
+                        help="store the picture turned, with a display matrix turning it back by this many "
+                             "degrees counter-clockwise (phone footage); --size is the displayed size")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     clip = write_clip(args.out, args.seconds, width, height, args.fps, args.rate, args.channels,
-                      args.instruments, seed=args.seed)
+                      args.instruments, seed=args.seed, rotation=args.rotate)
     for i in range(len(clip.instruments)):
         print("instrument %d at %d,%d" % ((i,) + clip.point(i)))
 

@@ -1,7 +1,8 @@
 """Media I/O: PyAV for decoding, resampling and muxing, soundfile for stems.
 
-Every reader streams: audio is decoded once, frames are decoded only around the
-times asked for (seeking over long gaps) and scaled by the decoder's scaler.
+Every reader streams: audio is decoded block by block, frames are decoded only around the
+times asked for (seeking over long gaps) and scaled by the decoder's scaler.  Frames come out
+as displayed: a stream's display matrix (phone footage) is applied, and sizes are displayed sizes.
 """
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ REMIX_CODECS = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac", ".we
 
 @dataclass(frozen=True)
 class VideoInfo:
-    width: int
+    width: int  # displayed size: the stored one, turned by ``rotation``
     height: int
     fps: float
     codec: str
+    rotation: int = 0  # degrees counter-clockwise the player turns the stored picture: 0, 90, 180 or 270
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,9 @@ def probe(path: str | Path) -> MediaInfo:
         if c.streams.video:
             s = c.streams.video[0]
             fps = float(s.average_rate or s.guessed_rate or 25)
-            video = VideoInfo(s.codec_context.width, s.codec_context.height, fps, s.codec_context.name)
+            turn = _rotation(path, c, s)
+            w, h = s.codec_context.width, s.codec_context.height
+            video = VideoInfo(*((h, w) if turn % 180 else (w, h)), fps, s.codec_context.name, turn)
         if c.streams.audio:
             s = c.streams.audio[0]
             cc = s.codec_context
@@ -78,33 +82,88 @@ def probe(path: str | Path) -> MediaInfo:
         return MediaInfo(path, c.format.name, max(durations, default=0.0), path.stat().st_size, video, audio)
 
 
+def _rotation(path: Path, container: av.container.InputContainer, stream) -> int:
+    """The display matrix's turn (degrees counter-clockwise, to a quarter turn), read off the first frame."""
+    try:
+        frame = next(container.decode(stream), None)
+    except av.error.FFmpegError as e:
+        raise PixelPlayerError(f"cannot decode the video of {path}: corrupt or truncated ({e.strerror})") from None
+    return 0 if frame is None else _turn(frame)
+
+
+def _turn(frame: av.VideoFrame) -> int:
+    """A frame's display rotation, counter-clockwise, to the nearest quarter turn: 0, 90, 180 or 270."""
+    return round(frame.rotation / 90) % 4 * 90
+
+
+def displayed(image: np.ndarray, rotation: int) -> np.ndarray:
+    """A stored ``(h, w, ...)`` picture turned as the display matrix says (``rotation`` counter-clockwise)."""
+    return np.ascontiguousarray(np.rot90(image, rotation // 90)) if rotation else image
+
+
+def _audio_stream(path: Path, c: av.container.InputContainer):
+    if not c.streams.audio:
+        raise PixelPlayerError(f"{path} has no audio stream")
+    return c.streams.audio[0]
+
+
+def _audio_frames(path: Path, c: av.container.InputContainer, sample_rate: int | None,
+                  mono: bool) -> Iterator[np.ndarray]:
+    """The first audio stream of open ``c`` as float32 ``(channels, n)`` arrays in decoding order,
+    optionally resampled/downmixed."""
+    cc = _audio_stream(path, c).codec_context
+    resampler = av.AudioResampler(format="fltp", layout="mono" if mono else cc.layout,
+                                  rate=sample_rate or cc.sample_rate)
+    empty = True
+    try:
+        for frame in c.decode(c.streams.audio[0]):
+            for f in resampler.resample(frame):
+                empty = False
+                yield f.to_ndarray()
+    except av.error.FFmpegError as e:
+        raise PixelPlayerError(f"cannot decode the audio of {path}: corrupt or truncated ({e.strerror})") from None
+    for f in resampler.resample(None):
+        empty = False
+        yield f.to_ndarray()
+    if empty:
+        raise PixelPlayerError(f"{path}: the audio stream holds no samples")
+
+
 def decode_audio(path: str | Path, sample_rate: int | None = None, mono: bool = False) -> np.ndarray:
     """Decode the first audio stream to float32 ``(channels, samples)``, optionally resampled/downmixed."""
     path = Path(path)
     with _open(path) as c:
-        if not c.streams.audio:
-            raise PixelPlayerError(f"{path} has no audio stream")
-        stream = c.streams.audio[0]
+        stream = _audio_stream(path, c)
         cc = stream.codec_context
-        resampler = av.AudioResampler(format="fltp", layout="mono" if mono else cc.layout,
-                                      rate=sample_rate or cc.sample_rate)
         rate = sample_rate or cc.sample_rate
         seconds = float(stream.duration * stream.time_base) if stream.duration else (c.duration or 0) / av.time_base
-        out = _Growing(1 if mono else cc.channels, int(seconds * rate) + rate)
-        try:
-            for frame in c.decode(stream):
-                for f in resampler.resample(frame):
-                    out.append(f.to_ndarray())
-        except av.error.FFmpegError as e:
-            raise PixelPlayerError(f"cannot decode the audio of {path}: corrupt or truncated ({e.strerror})") from None
-        for f in resampler.resample(None):
-            out.append(f.to_ndarray())
-    if out.size == 0:
-        raise PixelPlayerError(f"{path}: the audio stream holds no samples")
+        out = Growing(1 if mono else cc.channels, int(seconds * rate) + rate)
+        for block in _audio_frames(path, c, sample_rate, mono):
+            out.append(block)
     return out.array()
 
 
-class _Growing:
+def audio_blocks(path: str | Path, samples: int = 1 << 16) -> Iterator[np.ndarray]:
+    """The first audio stream at its own rate and channels, as consecutive float32 ``(channels, samples)``
+    blocks (the last one shorter): the whole clip never sits in memory."""
+    path = Path(path)
+    pending: list[np.ndarray] = []
+    held = 0
+    with _open(path) as c:
+        for frame in _audio_frames(path, c, None, False):
+            pending.append(frame)
+            held += frame.shape[1]
+            if held >= samples:
+                joined = np.concatenate(pending, axis=1)
+                cut = held - held % samples
+                for start in range(0, cut, samples):
+                    yield joined[:, start:start + samples]
+                pending, held = [joined[:, cut:]], held - cut
+    if held:
+        yield np.concatenate(pending, axis=1)
+
+
+class Growing:
     """A ``(channels, n)`` float32 buffer filled block by block, sized ahead to avoid a second full copy."""
 
     def __init__(self, channels: int, capacity: int) -> None:
@@ -122,26 +181,40 @@ class _Growing:
         return self.data[:, : self.size]
 
 
+class Resampler:
+    """FFmpeg's resampler (optionally downmixing to mono) fed ``(channels, n)`` float blocks one at a time."""
+
+    def __init__(self, rate: int, layout: str, new_rate: int, mono: bool = False) -> None:
+        self.rate, self.layout = rate, layout
+        self._resampler = av.AudioResampler(format="fltp", layout="mono" if mono else layout, rate=new_rate)
+
+    def push(self, block: np.ndarray | None) -> list[np.ndarray]:
+        """The output ready after ``block`` (``None`` flushes the end)."""
+        frame = None
+        if block is not None:
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block, np.float32), format="fltp",
+                                               layout=self.layout)
+            frame.sample_rate = self.rate
+        return [f.to_ndarray() for f in self._resampler.resample(frame)]
+
+
 def resample(audio: np.ndarray, rate: int, layout: str, new_rate: int, mono: bool = False) -> np.ndarray:
     """Resample (and optionally downmix) a ``(channels, samples)`` array with FFmpeg's resampler."""
-    resampler = av.AudioResampler(format="fltp", layout="mono" if mono else layout, rate=new_rate)
+    resampler = Resampler(rate, layout, new_rate, mono)
     block = 1 << 16
     chunks = []
     for start in range(0, audio.shape[1], block):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, start:start + block], np.float32),
-                                           format="fltp", layout=layout)
-        frame.sample_rate = rate
-        chunks += [f.to_ndarray() for f in resampler.resample(frame)]
-    chunks += [f.to_ndarray() for f in resampler.resample(None)]
+        chunks += resampler.push(audio[:, start:start + block])
+    chunks += resampler.push(None)
     return np.concatenate(chunks, axis=1)
 
 
 class FrameReader:
-    """Random-ish access to RGB frames: the frame on screen at time ``t``, scaled at decode."""
+    """Random-ish access to RGB frames: the frame on screen at time ``t``, as displayed, scaled at decode."""
 
     def __init__(self, path: str | Path, size: tuple[int, int] | None = None) -> None:
         self.path = Path(path)
-        self.size = size  # (width, height) to scale to, or None for the native size
+        self.size = size  # displayed (width, height) to scale to, or None for the native size
         self._container = _open(self.path)
         if not self._container.streams.video:
             self._container.close()
@@ -179,7 +252,7 @@ class FrameReader:
             raise PixelPlayerError(f"cannot decode {self.path}: {e.strerror}") from None
 
     def frame_at(self, t: float) -> np.ndarray:
-        """RGB ``(height, width, 3)`` uint8 frame shown at time ``t`` (seconds from the start)."""
+        """RGB ``(height, width, 3)`` uint8 frame shown at time ``t`` (seconds from the start), as displayed."""
         t0 = float(self._stream.start_time * self._stream.time_base) if self._stream.start_time else 0.0
         t += t0
         behind = self._current is not None and self._current.time > t
@@ -191,10 +264,11 @@ class FrameReader:
         frame = self._current or self._next
         if frame is None:
             raise PixelPlayerError(f"{self.path}: no video frame at {t - t0:.2f} s")
+        turn = _turn(frame)
         if self.size is None:
-            return frame.to_ndarray(format="rgb24")
-        w, h = self.size
-        return frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
+            return displayed(frame.to_ndarray(format="rgb24"), turn)
+        w, h = self.size[::-1] if turn % 180 else self.size
+        return displayed(frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray(), turn)
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
