@@ -211,7 +211,7 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
     cached = _load(cache_dir / key, info, key)
     if cached is not None:
         progress(1.0, "cached")
-        return cached, ClipAudio(path, info.audio.sample_rate, cached.config)
+        return cached, ClipAudio(path, info.audio.sample_rate, cached.config, cache_dir)
 
     tmp = cache_dir / f"{key}.tmp{os.getpid()}"
     try:
@@ -220,32 +220,53 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
     except OSError as e:
         raise PixelPlayerError(f"cannot write the analysis cache in {cache_dir}: {e.strerror or e}") from None
     try:
-        return _analyze(model, info, key, tmp, progress, cancel)
+        return _analyze(model, info, key, tmp, ClipAudio(path, info.audio.sample_rate, model.net.config, cache_dir),
+                        progress, cancel)
     except OSError as e:  # decoding errors arrive as PixelPlayerError: this is the cache failing to write
         raise PixelPlayerError(f"cannot write the analysis cache in {cache_dir}: {e.strerror or e}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, progress: Progress,
+def _model_rate(clip: ClipAudio, info: media.MediaInfo, config: ModelConfig) -> np.ndarray:
+    """Decode the clip once: its native sound into ``clip``'s scratch file, and, resampled on the fly,
+    the mono model-rate signal the audio network hears (the only whole-clip array kept in memory)."""
+    rate = config.sample_rate
+    resampler = media.Resampler(info.audio.sample_rate, info.audio.layout, rate, mono=True)
+    mono = media.Growing(1, int(info.duration * rate) + rate)
+    for block in clip.decode():
+        for out in resampler.push(block):
+            mono.append(out)
+    for out in resampler.push(None):
+        mono.append(out)
+    return mono.array()[0]
+
+
+def _window(mono: np.ndarray, start: int, samples: int) -> np.ndarray:
+    """``samples`` of ``mono`` from ``start``, zero-padded past its end."""
+    if start + samples <= mono.size:
+        return mono[start: start + samples]
+    out = np.zeros(samples, np.float32)
+    out[: mono.size - start] = mono[start:]
+    return out
+
+
+def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, clip: ClipAudio, progress: Progress,
              cancel: Callable[[], bool]) -> tuple[Analysis, ClipAudio]:
     """A fresh analysis, written to ``tmp`` and then moved into the cache under ``key``."""
     net, config = model.net, model.net.config
     device = next(net.parameters()).device
     progress(0.01, "decoding audio")
-    audio = media.decode_audio(info.path)
-    mono = media.resample(audio, info.audio.sample_rate, info.audio.layout, config.sample_rate, mono=True)[0]
+    mono = _model_rate(clip, info, config)
     starts = plan_windows(mono.size, config)
     frame_times = plan_frames(starts, config, info)
-    padded = np.zeros(starts[-1] + config.window_samples, np.float32)
-    padded[: mono.size] = mono[: padded.size]
 
     stop = threading.Event()
     with ThreadPoolExecutor(1) as pool:
         frames_job = pool.submit(_read_frames, info.path, frame_times.ravel(), config.image_size, stop)
         try:
             with open(tmp / "components.npy", "wb") as store:
-                pooled, mix = _audio_pass(net, config, padded, starts, store, device, progress, cancel)
+                pooled, mix = _audio_pass(net, config, mono, starts, store, device, progress, cancel)
             progress(0.75, "reading frames")
             frames = frames_job.result()
         finally:
@@ -270,14 +291,13 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, pro
     result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
                       ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"])
     progress(0.95, "spectrum")
-    clip = ClipAudio(info.path, info.audio.sample_rate, config, audio)
     clip.prepare()
     progress(1.0, "done")
     return result, clip
 
 
 @torch.no_grad()
-def _audio_pass(net, config: ModelConfig, padded: np.ndarray, starts: np.ndarray, store, device,
+def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, store, device,
                 progress: Progress, cancel: Callable[[], bool]) -> tuple[torch.Tensor, torch.Tensor]:
     """Components of every window, appended to ``store``; returns pooled components and mixture for the sound maps."""
     front = FrontEnd(config)
@@ -289,7 +309,7 @@ def _audio_pass(net, config: ModelConfig, padded: np.ndarray, starts: np.ndarray
         if cancel():
             raise Cancelled()
         idx = starts[b: b + BATCH]
-        wav = torch.from_numpy(np.stack([padded[s: s + config.window_samples] for s in idx])).to(device)
+        wav = torch.from_numpy(np.stack([_window(mono, s, config.window_samples) for s in idx])).to(device)
         mag = front.magnitude(wav)
         comps = net.components(front.network_input(mag))
         store.write(comps.half().cpu().numpy().tobytes())

@@ -1,13 +1,18 @@
 """A clip's own sound, and masks on the model's grid applied to it at full band.
 
 Isolation reads the analysis (a cached record of network outputs) for its masks and hands them
-here, where the original is decoded once (native rate, all channels), transformed with a
-perfectly reconstructing STFT, masked and inverted.  The STFT is kept whole when it fits
+here, where the original is decoded once (native rate, all channels) into an anonymous scratch
+file, transformed with a perfectly reconstructing STFT, masked and inverted block by block.
+Sources and residual are written block by block to scratch files and handed out memory-mapped,
+so memory does not grow with the clip.  The STFT is kept whole when it fits
 :data:`SPECTRUM_BUDGET`, otherwise computed block by block.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import torch
@@ -18,6 +23,23 @@ from .spectral import NativeSTFT, log_row_of_fraction
 
 SPECTRUM_BUDGET = 256 << 20  # keep the native STFT in memory up to this size
 BLOCK_FRAMES = 128  # native STFT frames per block when applying masks (cache-sized)
+REMIX_BLOCK = 1 << 18  # samples per block of a remix
+
+
+def scratch_file(directory: Path) -> BinaryIO:
+    """An anonymous file in ``directory``: on disk, never in a listing, gone with its last handle."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryFile(dir=directory)
+
+
+def mapped(file: BinaryIO, samples: int, channels: int) -> np.ndarray:
+    """``(channels, samples)`` float32 view of a scratch file holding ``(samples, channels)`` interleaved."""
+    return np.memmap(file, np.float32, "r", shape=(samples, channels)).T
+
+
+def append(file: BinaryIO, block: np.ndarray) -> None:
+    """Write ``(channels, n)`` samples at the end of an interleaved scratch file."""
+    file.write(np.ascontiguousarray(block.T, np.float32).data)
 
 
 class NativeGrid:
@@ -56,52 +78,110 @@ class NativeGrid:
 
 
 class ClipAudio:
-    """The original audio of ``path`` at its native rate and channels, and its STFT on the model's window."""
+    """The original audio of ``path`` at its native rate and channels, and its STFT on the model's window.
 
-    def __init__(self, path: Path, sample_rate: int, config: ModelConfig, audio: np.ndarray | None = None) -> None:
+    Decoded once into an anonymous file in ``scratch`` (a folder on disk), read back block by block.
+    """
+
+    def __init__(self, path: Path, sample_rate: int, config: ModelConfig, scratch: Path) -> None:
         self.path = path
         self.sample_rate = sample_rate
+        self.scratch = scratch
         self.stft = NativeSTFT(sample_rate, config.n_fft / config.sample_rate)
-        self._audio = audio
+        self._file: BinaryIO | None = None
+        self.samples = self.channels = 0
         self._spectrum: torch.Tensor | None = None
 
+    def decode(self) -> Iterator[np.ndarray]:
+        """Decode the clip into the scratch file, handing each ``(channels, n)`` block on as it comes."""
+        file = scratch_file(self.scratch)
+        samples = channels = 0
+        for block in media.audio_blocks(self.path):
+            append(file, block)
+            samples, channels = samples + block.shape[1], block.shape[0]
+            yield block
+        file.flush()
+        self._file, self.samples, self.channels = file, samples, channels
+
+    def _decoded(self) -> BinaryIO:
+        if self._file is None:
+            for _ in self.decode():
+                pass
+        return self._file
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` as ``(channels, n)`` float32, read through the page cache."""
+        file = self._decoded()
+        width = 4 * self.channels
+        data = os.pread(file.fileno(), (stop - start) * width, start * width)
+        return np.frombuffer(data, np.float32).reshape(-1, self.channels).T.copy()
+
     def audio(self) -> np.ndarray:
-        """``(channels, samples)`` float32, decoded on first use."""
-        if self._audio is None:
-            self._audio = media.decode_audio(self.path)
-        return self._audio
+        """``(channels, samples)`` float32, memory-mapped from the scratch file (decoded on first use)."""
+        return mapped(self._decoded(), self.samples, self.channels)
 
     def prepare(self) -> None:
         """Decode the audio and keep its STFT if it fits :data:`SPECTRUM_BUDGET`: clicks then start at once."""
-        stft, audio = self.stft, torch.from_numpy(self.audio())
-        frames = stft.frames(audio.shape[1])
-        if self._spectrum is None and frames * stft.bins * audio.shape[0] * 8 <= SPECTRUM_BUDGET:
-            self._spectrum = stft.analyse(audio, 0, frames)
+        self._decoded()
+        stft = self.stft
+        frames = stft.frames(self.samples)
+        if self._spectrum is None and frames * stft.bins * self.channels * 8 <= SPECTRUM_BUDGET:
+            self._spectrum = stft.analyse(torch.from_numpy(self.read(0, self.samples)), 0, frames)
 
     def spectrum(self, first: int, last: int) -> torch.Tensor:
         """Native STFT frames ``[first, last)``, ``(C, frames, bins)``."""
         self.prepare()
         if self._spectrum is not None:
             return self._spectrum[:, first:last]
-        return self.stft.analyse(torch.from_numpy(self.audio()), first, last)
+        start, stop = self.stft.span(first, last)
+        segment = torch.from_numpy(self.read(max(start, 0), min(stop, self.samples)))
+        return self.stft.transform(segment, max(-start, 0), max(stop - self.samples, 0))
 
     def separate(self, masks: torch.Tensor, config: ModelConfig) -> tuple[list[np.ndarray], np.ndarray]:
         """Sources at the native rate, channels and length from ``(Q, F, model_frames)`` masks on
-        ``config``'s grid, and the residual: the original minus all sources."""
-        audio = self.audio()
-        channels, samples = audio.shape
-        stft = self.stft
+        ``config``'s grid, and the residual: the original minus all sources.
+
+        Block by block: each block's frames are inverted into a buffer that starts with the previous
+        block's overlapping half, so every sample is summed exactly as a whole-clip overlap-add sums it.
+        """
+        self.prepare()
+        stft, hop, samples = self.stft, self.stft.hop, self.samples
         frames = stft.frames(samples)
         grid = NativeGrid(config, stft, masks.shape[-1])
-        outs = torch.zeros(masks.shape[0], channels, (frames + 1) * stft.hop)
+        files = [scratch_file(self.scratch) for _ in range(masks.shape[0] + 1)]
+        carry = torch.zeros(masks.shape[0], self.channels, hop)
         for first in range(0, frames, BLOCK_FRAMES):
             last = min(first + BLOCK_FRAMES, frames)
             spectrum = self.spectrum(first, last)
             native = grid(masks, first, last)
+            outs = torch.zeros(masks.shape[0], self.channels, (last - first + 1) * hop)
+            outs[:, :, :hop] = carry
             for q in range(masks.shape[0]):
-                stft.overlap_add(spectrum * native[q], outs[q], first)
-        sources = [o[:, stft.hop: stft.hop + samples].numpy() for o in outs]
-        residual = audio.copy()
-        for source in sources:
-            residual -= source
-        return sources, residual
+                stft.overlap_add(spectrum * native[q], outs[q], 0)
+            carry = outs[:, :, -hop:].clone()
+            # outs[:, :, i] is sample first * hop - hop + i; the last hop samples are not complete yet.
+            lo, hi = max(first * hop - hop, 0), min(last * hop - hop, samples)
+            if hi <= lo:
+                continue
+            done = outs[:, :, lo - (first * hop - hop): hi - (first * hop - hop)].numpy()
+            residual = self.read(lo, hi)
+            for file, source in zip(files, done):
+                append(file, source)
+                residual -= source
+            append(files[-1], residual)
+        for file in files:
+            file.flush()
+        arrays = [mapped(f, samples, self.channels) for f in files]
+        return arrays[:-1], arrays[-1]
+
+    def remix(self, sources: list[np.ndarray], gains: list[float]) -> np.ndarray:
+        """The original plus ``gain - 1`` times each source (linear gains), block by block, memory-mapped."""
+        file = scratch_file(self.scratch)
+        for start in range(0, self.samples, REMIX_BLOCK):
+            stop = min(start + REMIX_BLOCK, self.samples)
+            out = self.read(start, stop)
+            for source, gain in zip(sources, gains):
+                out += (gain - 1.0) * source[:, start:stop]
+            append(file, out)
+        file.flush()
+        return mapped(file, self.samples, self.channels)

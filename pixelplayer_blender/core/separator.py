@@ -55,7 +55,8 @@ class Separator:
     def clip(self, analysis: Analysis) -> ClipAudio:
         """The sound of ``analysis``'s clip (decoded once, on first use)."""
         if analysis.key not in self._clips:
-            self._clips[analysis.key] = ClipAudio(analysis.info.path, analysis.info.audio.sample_rate, analysis.config)
+            self._clips[analysis.key] = ClipAudio(analysis.info.path, analysis.info.audio.sample_rate, analysis.config,
+                                                  self.cache_dir)
         return self._clips[analysis.key]
 
     def isolate(self, analysis: Analysis, queries: list[Query]) -> Separation:
@@ -63,9 +64,7 @@ class Separator:
         return isolate(self.model, analysis, clip, queries)
 
     def remix(self, analysis: Analysis, levels: list[tuple[Query, float]]) -> np.ndarray:
-        """The original with each queried source at its level in dB (the rest unchanged)."""
+        """The original with each queried source at its level in dB (the rest unchanged), memory-mapped."""
         separation = self.isolate(analysis, [q for q, _ in levels])
-        out = self.clip(analysis).audio().copy()
-        for stem, (_, db) in zip(separation.sources, levels):
-            out += (10.0 ** (db / 20.0) - 1.0) * stem.audio
-        return out
+        return self.clip(analysis).remix([stem.audio for stem in separation.sources],
+                                         [10.0 ** (db / 20.0) for _, db in levels])

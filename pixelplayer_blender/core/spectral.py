@@ -74,12 +74,20 @@ class NativeSTFT:
     def frames(self, samples: int) -> int:
         return -(-samples // self.hop) + 1
 
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """The samples ``[start, stop)`` frames ``[first, last)`` cover (beyond the signal at its ends)."""
+        return (first - 1) * self.hop, last * self.hop
+
     def analyse(self, audio: torch.Tensor, first: int, last: int) -> torch.Tensor:
         """Frames ``[first, last)`` of ``(C, N)`` audio -> complex ``(C, frames, bins)``."""
         n = audio.shape[-1]
-        start, stop = (first - 1) * self.hop, last * self.hop
-        segment = audio[:, max(start, 0): min(stop, n)]
-        segment = torch.nn.functional.pad(segment, (max(-start, 0), max(stop - n, 0)))
+        start, stop = self.span(first, last)
+        return self.transform(audio[:, max(start, 0): min(stop, n)], max(-start, 0), max(stop - n, 0))
+
+    def transform(self, segment: torch.Tensor, before: int, after: int) -> torch.Tensor:
+        """The frames over ``(C, n)`` samples that :meth:`span` asked for, ``before``/``after`` of them being
+        outside the signal (zeros)."""
+        segment = torch.nn.functional.pad(segment, (before, after))
         return torch.fft.rfft(segment.unfold(-1, self.n_fft, self.hop) * self.window)
 
     def overlap_add(self, spectrum: torch.Tensor, out: torch.Tensor, first_frame: int) -> None:
