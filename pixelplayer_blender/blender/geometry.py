@@ -12,7 +12,11 @@ def frame(scene: bpy.types.Scene) -> Frame:
 
 
 def placement(strip, width: int, height: int) -> Placement:
-    """Where ``strip``'s ``width`` x ``height`` image sits in the frame."""
+    """Where ``strip``'s ``width`` x ``height`` image sits in the frame.
+
+    Sizes are the displayed ones (:class:`..core.media.VideoInfo`): Blender's movie strips (4.5, 5.0)
+    turn phone footage by its display matrix, as the core does, so source pixels agree.
+    """
     t, c = strip.transform, strip.crop
     return Placement(
         width, height, offset_x=t.offset_x, offset_y=t.offset_y, scale_x=t.scale_x, scale_y=t.scale_y,
