@@ -16,21 +16,24 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import numpy as np
 import torch
 
 from . import cache, media
 from .checkpoint import LoadedModel
-from .clip import ClipAudio
+from .clip import ClipAudio, scratch_file
 from .config import ModelConfig
 from .errors import Cancelled, PixelPlayerError
 from .spectral import FrontEnd
 
 CACHE_VERSION = 2  # 2: entries carry a manifest (core.cache)
 MIN_SECONDS = 1.0
-BATCH = 4  # windows per forward pass
+BATCH = 4  # windows per forward pass of the audio network
+BATCH_FRAMES = 16  # frames per forward pass of the video network
+VIDEO_CHUNK = 16  # windows whose frames, features and sound maps are in memory at once (a multiple of BATCH_FRAMES
+# frames, so every batch holds the same frames whatever the clip's length)
 POOLED = (32, 16)  # (freq, time) grid of the sound-map energy estimate
 
 Progress = Callable[[float, str], None]
@@ -119,15 +122,15 @@ def plan_frames(starts: np.ndarray, config: ModelConfig, info: media.MediaInfo) 
     return np.clip(times, 0.0, max(info.duration - 1.0 / info.video.fps, 0.0))
 
 
-def _read_frames(path: Path, times: np.ndarray, size: int, stop: threading.Event) -> np.ndarray:
+def _read_frames(path: Path, times: np.ndarray, size: int, stop: threading.Event, store: BinaryIO) -> None:
+    """Decode the ``size`` x ``size`` RGB frame at each of ``times`` into ``store``, frame ``i`` at ``i`` frames
+    in: on disk, so a long clip's frames never sit in memory."""
     order = np.argsort(times, kind="stable")
-    frames = np.empty((times.size, size, size, 3), np.uint8)
     with media.FrameReader(path, (size, size)) as reader:
         for i in order:
             if stop.is_set():
                 break
-            frames[i] = reader.frame_at(float(times[i]))
-    return frames
+            os.pwrite(store.fileno(), reader.frame_at(float(times[i])).data, int(i) * size * size * 3)
 
 
 class ComponentStore:
@@ -262,25 +265,19 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
     frame_times = plan_frames(starts, config, info)
 
     stop = threading.Event()
-    with ThreadPoolExecutor(1) as pool:
-        frames_job = pool.submit(_read_frames, info.path, frame_times.ravel(), config.image_size, stop)
+    with ThreadPoolExecutor(1) as pool, scratch_file(tmp) as frames:
+        frames_job = pool.submit(_read_frames, info.path, frame_times.ravel(), config.image_size, stop, frames)
         try:
             with open(tmp / "components.npy", "wb") as store:
                 pooled, mix = _audio_pass(net, config, mono, starts, store, device, progress, cancel)
             progress(0.75, "reading frames")
-            frames = frames_job.result()
+            frames_job.result()
         finally:
             stop.set()
-    progress(0.8, "video network")
-    features = _video_pass(net, frames, device)
-    features = features.view(*frame_times.shape, *features.shape[1:])
-    with torch.no_grad():  # in chunks of windows: the per-pixel masks are large
-        maps = torch.cat([_sound_maps(net, features[i: i + 16], pooled[i: i + 16], mix[i: i + 16])
-                          for i in range(0, len(starts), 16)])
-    if cancel():
-        raise Cancelled()
+        progress(0.8, "video network")
+        features, maps = _video_pass(net, config, frames, pooled, mix, device, progress, cancel)
     progress(0.9, "caching")
-    arrays = {"features": features.half().numpy(), "sound_maps": maps.half().numpy(), "frame_times": frame_times}
+    arrays = {"features": features, "sound_maps": maps, "frame_times": frame_times}
     for name, array in arrays.items():
         np.save(tmp / f"{name}.npy", array)
     meta = {"config": config.to_dict(), "trained": model.trained, "model_samples": int(mono.size)}
@@ -320,10 +317,27 @@ def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, 
 
 
 @torch.no_grad()
-def _video_pass(net, frames: np.ndarray, device) -> torch.Tensor:
-    """Per-pixel features of ``(N, S, S, 3)`` frames -> ``(N, K, h, w)``."""
-    out = []
-    for b in range(0, len(frames), 16):
-        batch = torch.from_numpy(frames[b: b + 16]).permute(0, 3, 1, 2).to(device)
-        out.append(net.pixel_features(batch).cpu())
-    return torch.cat(out)
+def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor, mix: torch.Tensor, device,
+                progress: Progress, cancel: Callable[[], bool]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel features ``(W, V, K, h, w)`` and sound maps ``(W, V, h, w)`` (float16) of the frames
+    :func:`_read_frames` stored, read back a chunk of :data:`VIDEO_CHUNK` windows at a time."""
+    windows, v, size = len(pooled), config.video_frames, config.image_size
+    features = maps = None
+    for first in range(0, windows, VIDEO_CHUNK):
+        if cancel():
+            raise Cancelled()
+        last = min(first + VIDEO_CHUNK, windows)
+        out = []
+        for b in range(first * v, last * v, BATCH_FRAMES):  # batches of frames, as many as fit the chunk
+            n = min(BATCH_FRAMES, last * v - b)
+            data = bytearray(os.pread(frames.fileno(), n * size * size * 3, b * size * size * 3))
+            batch = torch.frombuffer(data, dtype=torch.uint8).view(n, size, size, 3).permute(0, 3, 1, 2)
+            out.append(net.pixel_features(batch.to(device)).cpu())
+        chunk = torch.cat(out).view(last - first, v, *out[0].shape[1:])
+        chunk_maps = _sound_maps(net, chunk, pooled[first:last], mix[first:last])  # per chunk: the masks are large
+        if features is None:
+            features = np.empty((windows, *chunk.shape[1:]), np.float16)
+            maps = np.empty((windows, *chunk_maps.shape[1:]), np.float16)
+        features[first:last], maps[first:last] = chunk.half().numpy(), chunk_maps.half().numpy()
+        progress(0.8 + 0.1 * last / windows, "video network")
+    return features, maps
