@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -50,6 +51,7 @@ MEMORY_CASES = [
     ("60min_320x240", 3600.0, 320, 240, 2048.0),
     ("10min_1920x1080", 600.0, 1920, 1080, 1024.0),
 ]
+SEGMENT_SECONDS = 60.0  # clips longer than this loop a generated segment of this length
 
 
 def log(message: str) -> None:
@@ -66,8 +68,12 @@ def ensure_clip(cache: Path, seconds: float, args: argparse.Namespace, size: tup
         cache.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial.mp4")
         start = time.perf_counter()
-        clipgen.write_clip(partial, seconds=seconds, width=width, height=height, fps=args.fps,
-                           sample_rate=args.sample_rate, channels=args.channels)
+        if seconds > SEGMENT_SECONDS:  # a long clip repeats a generated minute, copied without re-encoding
+            segment = ensure_clip(cache, SEGMENT_SECONDS, args, (width, height))
+            clipgen.loop_clip(segment, partial, math.ceil(seconds / SEGMENT_SECONDS))
+        else:
+            clipgen.write_clip(partial, seconds=seconds, width=width, height=height, fps=args.fps,
+                               sample_rate=args.sample_rate, channels=args.channels)
         os.replace(partial, path)
         log(f"generated {path.name} in {time.perf_counter() - start:.1f} s")
     return path

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -185,6 +186,36 @@ def write_clip(
             out.mux(pending)
             pending = next(audio_packets, None)
     return clip
+
+
+def loop_clip(segment: str | Path, path: str | Path, times: int) -> Path:
+    """Write ``segment`` ``times`` over, back to back, without re-encoding: long clips, cheaply.
+
+    Every copy's packets are shifted by the segment's span (all streams, rounded up to a video frame),
+    so each stream stays monotonic; a copy starts on a keyframe, as the segment does.
+    """
+    segment, path = Path(segment), Path(path)
+    with av.open(str(segment)) as src:
+        streams = [*src.streams.video[:1], *src.streams.audio[:1]]
+        fps = src.streams.video[0].average_rate if src.streams.video else None
+        packets = [p for p in src.demux(*streams) if p.dts is not None]
+        # From the earliest decoding time (B-frames and audio priming start before 0) to the latest end.
+        length = max((p.pts + p.duration) * p.time_base for p in packets) - min(p.dts * p.time_base for p in packets)
+    if fps:
+        length = Fraction(-(-length * fps // 1), fps)  # up to a whole frame
+    with av.open(str(path), "w") as out:
+        with av.open(str(segment)) as src:
+            outs = {s.index: out.add_stream_from_template(s) for s in (*src.streams.video[:1], *src.streams.audio[:1])}
+        for copy in range(times):
+            with av.open(str(segment)) as src:
+                for packet in src.demux(*[src.streams[i] for i in outs]):
+                    if packet.dts is None:
+                        continue
+                    shift = int(copy * length / packet.time_base)
+                    packet.pts, packet.dts = packet.pts + shift, packet.dts + shift
+                    packet.stream = outs[packet.stream.index]
+                    out.mux(packet)
+    return path
 
 
 def main() -> None:

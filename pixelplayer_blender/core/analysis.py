@@ -23,7 +23,7 @@ import torch
 
 from . import cache, media
 from .checkpoint import LoadedModel
-from .clip import ClipAudio, scratch_file
+from .clip import ClipAudio, read_at, scratch_file
 from .config import ModelConfig
 from .errors import Cancelled, PixelPlayerError
 from .spectral import FrontEnd
@@ -130,7 +130,8 @@ def _read_frames(path: Path, times: np.ndarray, size: int, stop: threading.Event
         for i in order:
             if stop.is_set():
                 break
-            os.pwrite(store.fileno(), reader.frame_at(float(times[i])).data, int(i) * size * size * 3)
+            store.seek(int(i) * size * size * 3)
+            store.write(reader.frame_at(float(times[i])).data)
 
 
 class ComponentStore:
@@ -265,7 +266,7 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
     frame_times = plan_frames(starts, config, info)
 
     stop = threading.Event()
-    with ThreadPoolExecutor(1) as pool, scratch_file(tmp) as frames:
+    with scratch_file(tmp) as frames, ThreadPoolExecutor(1) as pool:  # the reader ends before its file
         frames_job = pool.submit(_read_frames, info.path, frame_times.ravel(), config.image_size, stop, frames)
         try:
             with open(tmp / "components.npy", "wb") as store:
@@ -330,7 +331,7 @@ def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor
         out = []
         for b in range(first * v, last * v, BATCH_FRAMES):  # batches of frames, as many as fit the chunk
             n = min(BATCH_FRAMES, last * v - b)
-            data = bytearray(os.pread(frames.fileno(), n * size * size * 3, b * size * size * 3))
+            data = read_at(frames, n * size * size * 3, b * size * size * 3)
             batch = torch.frombuffer(data, dtype=torch.uint8).view(n, size, size, 3).permute(0, 3, 1, 2)
             out.append(net.pixel_features(batch.to(device)).cpu())
         chunk = torch.cat(out).view(last - first, v, *out[0].shape[1:])

@@ -9,8 +9,8 @@ so memory does not grow with the clip.  The STFT is kept whole when it fits
 """
 from __future__ import annotations
 
-import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -35,6 +35,14 @@ def scratch_file(directory: Path) -> BinaryIO:
 def mapped(file: BinaryIO, samples: int, channels: int) -> np.ndarray:
     """``(channels, samples)`` float32 view of a scratch file holding ``(samples, channels)`` interleaved."""
     return np.memmap(file, np.float32, "r", shape=(samples, channels)).T
+
+
+def read_at(file: BinaryIO, size: int, offset: int) -> bytearray:
+    """``size`` bytes of ``file`` from ``offset`` (portable: ``os.pread`` is not on Windows); not thread-safe."""
+    data = bytearray(size)
+    file.seek(offset)
+    file.readinto(data)
+    return data
 
 
 def append(file: BinaryIO, block: np.ndarray) -> None:
@@ -89,6 +97,7 @@ class ClipAudio:
         self.scratch = scratch
         self.stft = NativeSTFT(sample_rate, config.n_fft / config.sample_rate)
         self._file: BinaryIO | None = None
+        self._lock = threading.Lock()
         self.samples = self.channels = 0
         self._spectrum: torch.Tensor | None = None
 
@@ -113,7 +122,8 @@ class ClipAudio:
         """Samples ``[start, stop)`` as ``(channels, n)`` float32, read through the page cache."""
         file = self._decoded()
         width = 4 * self.channels
-        data = os.pread(file.fileno(), (stop - start) * width, start * width)
+        with self._lock:
+            data = read_at(file, (stop - start) * width, start * width)
         return np.frombuffer(data, np.float32).reshape(-1, self.channels).T.copy()
 
     def audio(self) -> np.ndarray:
@@ -181,7 +191,7 @@ class ClipAudio:
             stop = min(start + REMIX_BLOCK, self.samples)
             out = self.read(start, stop)
             for source, gain in zip(sources, gains):
-                out += (gain - 1.0) * source[:, start:stop]
+                out += (gain - 1.0) * media.read_block(source, start, stop)
             append(file, out)
         file.flush()
         return mapped(file, self.samples, self.channels)

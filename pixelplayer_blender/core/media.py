@@ -6,6 +6,7 @@ as displayed: a stream's display matrix (phone footage) is applied, and sizes ar
 """
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -271,8 +272,34 @@ class FrameReader:
         return displayed(frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray(), turn)
 
 
+def read_block(audio: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """A float32 copy of samples ``[start, stop)`` of ``(channels, samples)`` audio.
+
+    When ``audio`` is memory-mapped (a separated source), the pages just read are let go: they
+    stay in the file, so reading a long stem through does not pull all of it into memory.
+    """
+    view = audio[:, start:stop]
+    block = np.array(view, np.float32)
+    root = audio
+    while root is not None and not isinstance(getattr(root, "base", None), mmap.mmap):
+        root = getattr(root, "base", None)
+    if root is not None and hasattr(root.base, "madvise") and view.size:
+        bounds = getattr(np, "byte_bounds", None) or np.lib.array_utils.byte_bounds  # moved in NumPy 2
+        base = bounds(root)[0] - root.offset % mmap.ALLOCATIONGRANULARITY
+        lo, hi = bounds(view)
+        first = (lo - base) // mmap.PAGESIZE * mmap.PAGESIZE
+        root.base.madvise(mmap.MADV_DONTNEED, first, hi - base - first)
+    return block
+
+
+def blocks(audio: np.ndarray, samples: int = 1 << 18) -> Iterator[np.ndarray]:
+    """Consecutive float32 ``(channels, n)`` blocks of ``audio``, read with :func:`read_block`."""
+    for start in range(0, audio.shape[1], samples):
+        yield read_block(audio, start, start + samples)
+
+
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
-    """Write ``(channels, samples)`` audio atomically: WAV as 32-bit float, FLAC as 24-bit."""
+    """Write ``(channels, samples)`` audio atomically, block by block: WAV as 32-bit float, FLAC as 24-bit."""
     import soundfile
 
     path = Path(path)
@@ -281,7 +308,9 @@ def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
         raise PixelPlayerError(f"unsupported audio format {path.suffix!r}: use .wav or .flac")
     fmt, subtype = formats[path.suffix.lower()]
     with atomic_path(path) as tmp:
-        soundfile.write(str(tmp), np.ascontiguousarray(audio.T), sample_rate, subtype=subtype, format=fmt)
+        with soundfile.SoundFile(str(tmp), "w", sample_rate, audio.shape[0], subtype=subtype, format=fmt) as f:
+            for block in blocks(audio):
+                f.write(block.T)
     return path
 
 
@@ -291,11 +320,13 @@ def encode_audio(stream, audio: np.ndarray, sample_rate: int, layout: str) -> li
     resampler = av.AudioResampler(format=fmt, layout=layout, rate=stream.codec_context.sample_rate)
     block = stream.codec_context.frame_size or 1024
     packets: list[av.Packet] = []
-    for start in range(0, audio.shape[1], block):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, start:start + block]), format="fltp",
-                                           layout=layout)
-        frame.sample_rate, frame.pts, frame.time_base = sample_rate, start, Fraction(1, sample_rate)
-        packets += [p for f in resampler.resample(frame) for p in stream.encode(f)]
+    big = block * max(1, (1 << 18) // block)  # read in large blocks, each a whole number of codec frames
+    for offset, chunk in zip(range(0, audio.shape[1], big), blocks(audio, big)):
+        for start in range(0, chunk.shape[1], block):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk[:, start:start + block]), format="fltp",
+                                               layout=layout)
+            frame.sample_rate, frame.pts, frame.time_base = sample_rate, offset + start, Fraction(1, sample_rate)
+            packets += [p for f in resampler.resample(frame) for p in stream.encode(f)]
     packets += [p for f in resampler.resample(None) for p in stream.encode(f)]
     return packets + stream.encode(None)
 
