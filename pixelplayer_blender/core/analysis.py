@@ -32,8 +32,9 @@ CACHE_VERSION = 2  # 2: entries carry a manifest (core.cache)
 MIN_SECONDS = 1.0
 BATCH = 4  # windows per forward pass of the audio network
 BATCH_FRAMES = 16  # frames per forward pass of the video network
-VIDEO_CHUNK = 16  # windows whose frames, features and sound maps are in memory at once (a multiple of BATCH_FRAMES
-# frames, so every batch holds the same frames whatever the clip's length)
+# Windows per step of the video pass (their frames, features and sound maps are in memory together).
+# Equal to BATCH_FRAMES, so a step is a whole number of batches and batches never depend on the clip's length.
+VIDEO_CHUNK = BATCH_FRAMES
 POOLED = (32, 16)  # (freq, time) grid of the sound-map energy estimate
 
 Progress = Callable[[float, str], None]
@@ -232,15 +233,22 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _model_rate(clip: ClipAudio, info: media.MediaInfo, config: ModelConfig) -> np.ndarray:
+def _model_rate(clip: ClipAudio, info: media.MediaInfo, config: ModelConfig, progress: Progress,
+                cancel: Callable[[], bool]) -> np.ndarray:
     """Decode the clip once: its native sound into ``clip``'s scratch file, and, resampled on the fly,
     the mono model-rate signal the audio network hears (the only whole-clip array kept in memory)."""
     rate = config.sample_rate
     resampler = media.Resampler(info.audio.sample_rate, info.audio.layout, rate, mono=True)
     mono = media.Growing(1, int(info.duration * rate) + rate)
+    expected = max(info.duration * info.audio.sample_rate, 1.0)
+    decoded = 0
     for block in clip.decode():
+        if cancel():
+            raise Cancelled()
         for out in resampler.push(block):
             mono.append(out)
+        decoded += block.shape[1]
+        progress(0.01 + 0.04 * min(decoded / expected, 1.0), "decoding audio")
     for out in resampler.push(None):
         mono.append(out)
     return mono.array()[0]
@@ -261,7 +269,7 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
     net, config = model.net, model.net.config
     device = next(net.parameters()).device
     progress(0.01, "decoding audio")
-    mono = _model_rate(clip, info, config)
+    mono = _model_rate(clip, info, config, progress, cancel)
     starts = plan_windows(mono.size, config)
     frame_times = plan_frames(starts, config, info)
 

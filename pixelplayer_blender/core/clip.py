@@ -22,7 +22,7 @@ from .config import ModelConfig
 from .spectral import NativeSTFT, log_row_of_fraction
 
 SPECTRUM_BUDGET = 256 << 20  # keep the native STFT in memory up to this size
-BLOCK_FRAMES = 128  # native STFT frames per block when applying masks (cache-sized)
+BLOCK_FRAMES = 128  # native STFT frames per block when applying masks (cache-sized; FFT batches, so outputs, follow it)
 REMIX_BLOCK = 1 << 18  # samples per block of a remix
 
 
