@@ -297,7 +297,7 @@ def cmd_remix(args) -> None:
         raise PixelPlayerError(f"unsupported video format {out.suffix!r}: use one of {sorted(media.REMIX_CODECS)}")
     sep = _separator(args, [q for q, _ in levels])
     mixed = sep.remix(sep.analyze(source, ProgressBar("analysing")), levels)
-    peak = float(np.abs(mixed).max(initial=0.0))
+    peak = max((float(np.abs(block).max(initial=0.0)) for block in media.blocks(mixed)), default=0.0)
     if peak > 1.0:
         print(f"pixelplayer: warning: the remix peaks at {20 * np.log10(peak):+.1f} dBFS and may clip",
               file=sys.stderr)
