@@ -1,4 +1,5 @@
-"""The instruments the synthetic data plays: a General MIDI voice and a Noto emoji each."""
+"""The instrument vocabulary: the emoji instruments the synthetic data plays (a General MIDI voice
+and a Noto emoji each) followed by the instruments that only real photos and recordings show."""
 
 from __future__ import annotations
 
@@ -66,7 +67,26 @@ INSTRUMENTS: tuple[Instrument, ...] = (
     Instrument("voice", "\U0001F3A4", "melody", _melodic((52, 53), 48, 79), 0.12),
 )
 
-NAMES: tuple[str, ...] = tuple(i.name for i in INSTRUMENTS)
+# Instruments with no emoji: seen only in photos, heard in recordings and in soundfonts (``GM_VOICES``).
+# Appended after the emoji instruments, so labels 0..13 keep their meaning.
+EXTRA_NAMES: tuple[str, ...] = (
+    "cello", "double bass", "harp", "clarinet", "tuba", "xylophone", "trombone", "tabla", "sitar", "harmonica",
+)
+
+NAMES: tuple[str, ...] = tuple(i.name for i in INSTRUMENTS) + EXTRA_NAMES
+
+# How a soundfont plays each class that has a General MIDI voice (tabla has none); no emoji.
+GM_VOICES: dict[str, Instrument] = {i.name: i for i in INSTRUMENTS} | {i.name: i for i in (
+    Instrument("cello", "", "melody", _melodic((42,), 36, 72), 0.12),
+    Instrument("double bass", "", "melody", _melodic((43, 32), 28, 55), 0.12),
+    Instrument("harp", "", "keys", _melodic((46,), 36, 89), 0.4),
+    Instrument("clarinet", "", "melody", _melodic((71,), 50, 89)),
+    Instrument("tuba", "", "melody", _melodic((58,), 28, 58)),
+    Instrument("xylophone", "", "melody", _melodic((13,), 65, 96), 0.3),
+    Instrument("trombone", "", "melody", _melodic((57,), 40, 72)),
+    Instrument("sitar", "", "melody", _melodic((104,), 48, 77), 0.3),
+    Instrument("harmonica", "", "melody", _melodic((22,), 60, 84)),
+)}
 
 # Things that appear in the picture but make no sound.
 DISTRACTOR_EMOJI = (
