@@ -12,7 +12,9 @@ label the engine gives each stem, and the sound map against the boxes (share of 
 the sounding instruments' boxes; pointing game: its peak inside one). Baselines: the mixture itself
 (with a uniform map: the boxes' share of the frame) and the ideal ratio / binary mask oracles applied
 through the engine's native STFT. Prints a Markdown table of medians (label accuracy and localization:
-means).
+means), and for scenes with visible silent players the energy a lone click on one returns (dB
+relative to the mixture; median). SCENES may be any folder with a ``scenes.json`` index: the synthetic
+scenes or the real-material sets of ``python -m pixelplayer_blender.training.build eval``.
 """
 from __future__ import annotations
 
@@ -67,10 +69,11 @@ class Scene:
 
     @property
     def kind(self) -> str:
-        return "duets" if len(self.doc["sources"]) == 2 else "trios"
+        return {1: "solos", 2: "duets"}.get(len(self.doc["sources"]), "trios")
 
-    def clicks(self) -> list[Point]:
-        return [Point(s["click"]["x"], s["click"]["y"], time=s["click"]["time"]) for s in self.doc["sources"]]
+    def clicks(self, key: str = "sources") -> list[Point]:
+        """Click points on the sounding instruments (``key="silent"``: on the visible silent ones)."""
+        return [Point(s["click"]["x"], s["click"]["y"], time=s["click"]["time"]) for s in self.doc[key]]
 
     def boxes_at(self, t: float) -> list[np.ndarray]:
         """The sounding instruments' boxes in the video frame shown at ``t``."""
@@ -140,14 +143,26 @@ def localization(scene: Scene, analysis: Analysis | None) -> dict:
     return {"map_in_boxes": float(np.mean(mass)), "pointing": float(np.mean(hits)) if hits else None}
 
 
+def silent_click_db(separator: Separator, analysis: Analysis, scene: Scene) -> list[float]:
+    """Energy (dB relative to the mixture) of what a lone click on each visible silent player returns."""
+    mixture = float(np.sum(scene.mixture.astype(np.float64) ** 2))
+    out = []
+    for click in scene.clicks("silent"):
+        audio = separator.isolate(analysis, [click]).sources[0].audio
+        out.append(float(10 * np.log10(max(float(np.sum(audio.astype(np.float64) ** 2)), 1e-20) / max(mixture, 1e-20))))
+    return out
+
+
 def evaluate_model(separator: Separator, scene: Scene) -> tuple[list[dict], dict]:
     analysis = separator.analyze(scene.video)
     separation = separator.isolate(analysis, scene.clicks())
     estimates = np.stack([s.audio for s in separation.sources])
     results = score(scene, estimates)
     for r, stem, truth in zip(results, separation.sources, scene.doc["sources"]):
-        r.update(label=stem.label, truth=truth["name"], correct=stem.label == truth["name"])
-    return results, localization(scene, analysis)
+        r.update(label=stem.label, truth=truth["name"])
+        if truth.get("label", 0) >= 0:  # real clips of instruments outside the vocabulary carry label -1
+            r.update(correct=stem.label == truth["name"])
+    return results, {**localization(scene, analysis), "silent_db": silent_click_db(separator, analysis, scene)}
 
 
 def ensure_scenes(folder: Path, duets: int, trios: int, make: bool) -> list[Path]:
@@ -186,9 +201,10 @@ def evaluate_scene(sidecar: Path) -> tuple[str, list[tuple[str, list[dict], dict
 
 
 def summarise(rows: dict[str, dict]) -> str:
-    """The Markdown table: medians of SDR/SIR/SAR/SI-SDR per scene kind, label accuracy, localization."""
+    """The Markdown table: medians of SDR/SIR/SAR/SI-SDR per scene kind, label accuracy, localization,
+    and the median energy a click on a silent player returns (dB relative to the mixture)."""
     head = ("| method | duet SDR | duet SIR | duet SAR | duet SI-SDR | trio SDR | trio SIR | trio SAR | trio SI-SDR "
-            "| label acc. | map in boxes | pointing |")
+            "| label acc. | map in boxes | pointing | silent click |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, row in rows.items():
         cells = [name]
@@ -203,6 +219,8 @@ def summarise(rows: dict[str, dict]) -> str:
         cells.append(f"{np.mean([m['map_in_boxes'] for m in loc]):.2f}" if loc else "–")
         pointing = [m["pointing"] for m in loc if m["pointing"] is not None]
         cells.append(f"{100 * np.mean(pointing):.0f} %" if pointing else "–")
+        silent = [db for m in loc for db in m.get("silent_db", [])]
+        cells.append(f"{np.median(silent):.1f} dB" if silent else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -42,3 +42,49 @@ def colour(audio: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.
     gain = np.interp(np.fft.rfftfreq(n, 1.0 / sample_rate), coarse, equaliser(rng, coarse))
     spectrum = np.fft.rfft(audio, n) * np.fft.rfft(ir, n) * gain
     return np.fft.irfft(spectrum, n)[: len(audio)].astype(np.float32)
+
+
+def microphone(audio: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
+    """A microphone and a recorder: a noise floor (white to brown, 45-75 dB under the signal), soft
+    compression, and now and then AAC coding at a low bitrate."""
+    rms = float(np.sqrt(np.mean(audio**2)))
+    if rms == 0.0:
+        return audio
+    tilt = rng.uniform(0.0, 2.0)  # 0: white, 1: pink, 2: brown
+    freqs = np.fft.rfftfreq(len(audio), 1.0 / sample_rate)
+    noise = np.fft.irfft(np.fft.rfft(rng.standard_normal(len(audio))) / np.maximum(freqs, 20.0) ** (tilt / 2),
+                         len(audio))
+    noise *= rms * 10 ** (-rng.uniform(45, 75) / 20) / max(float(np.sqrt(np.mean(noise**2))), 1e-12)
+    out = audio + noise.astype(np.float32)
+    if rng.random() < 0.3:  # a compressor: tanh knee at 2-6 x RMS
+        knee = rms * rng.uniform(2, 6)
+        out = (knee * np.tanh(out / knee)).astype(np.float32)
+    if rng.random() < 0.3:
+        out = aac(out, sample_rate, int(rng.choice((24, 32, 48))) * 1000)
+    return out.astype(np.float32)
+
+
+def aac(audio: np.ndarray, sample_rate: int, bitrate: int) -> np.ndarray:
+    """``audio`` (mono float32) encoded to AAC at ``bitrate`` and decoded back, aligned, same length."""
+    import io
+
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="adts") as container:
+        stream = container.add_stream("aac", rate=sample_rate, layout="mono")
+        stream.bit_rate = bitrate
+        for start in range(0, len(audio), 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[None, start:start + 1024]),
+                                               format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = sample_rate, start
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    buffer.seek(0)
+    with av.open(buffer, "r", format="adts") as container:
+        decoded = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
+    lag = int(np.argmax(np.correlate(decoded[:8192], audio[:4096], "valid"))) if len(decoded) >= 8192 else 0
+    out = np.zeros_like(audio)
+    tail = decoded[lag:lag + len(audio)]
+    out[:len(tail)] = tail
+    return out

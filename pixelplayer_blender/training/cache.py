@@ -42,9 +42,12 @@ class SoloCache:
 
     @classmethod
     def ensure(cls, folder: Path, count: int, sizes: list[int], seed: int = 0, index: Path | None = None,
-               instruments: list[str] | None = None, workers: int = 1, pack: Path | None = None) -> "SoloCache":
+               instruments: list[str] | None = None, workers: int = 1, pack: Path | None = None,
+               real: Path | None = None) -> "SoloCache":
         """The cache in ``folder``; unpacked from ``pack`` or rendered first if missing or lacking a
-        frame size (a pack's solo count is what it holds)."""
+        frame size (a pack's solo count is what it holds). Solos are synthetic, cut from the real
+        footage of ``index``, or, with ``real`` (the folder the manifest's sources are extracted to),
+        photo solos with real sound (``realsolo``)."""
         meta = folder / "meta.json"
         if meta.exists():
             found = json.loads(meta.read_text())
@@ -56,7 +59,7 @@ class SoloCache:
         if pack is not None:
             unpack(pack, folder, sorted(set(sizes)), workers)
         else:
-            _render(folder, count, sorted(set(sizes)), seed, index, instruments, workers)
+            _render(folder, count, sorted(set(sizes)), seed, index, instruments, workers, real)
         return cls(folder)
 
 
@@ -90,9 +93,13 @@ def _finish(folder: Path, arrays: dict[str, np.ndarray], boxes: np.ndarray, labe
 _SOURCE = None
 
 
-def _init_renderer(size: int, index: str | None, instruments: list[str] | None) -> None:
+def _init_renderer(size: int, index: str | None, instruments: list[str] | None, real: str | None = None) -> None:
     global _SOURCE
-    if index:
+    if real:
+        from .realsolo import RealSoloGenerator
+
+        _SOURCE = RealSoloGenerator(Path(real), image_size=size)
+    elif index:
         from .realdata import IndexSolos  # PyAV, only for real footage
 
         _SOURCE = IndexSolos(index, image_size=size)
@@ -102,19 +109,19 @@ def _init_renderer(size: int, index: str | None, instruments: list[str] | None) 
 
 def _render_one(job: tuple[int, int]) -> Solo:
     seed, i = job
-    if isinstance(_SOURCE, SoloGenerator):
+    if hasattr(_SOURCE, "render"):  # SoloGenerator, RealSoloGenerator
         return _SOURCE.render(seed + i)
     return _SOURCE.draw(np.random.default_rng([seed, i]))
 
 
 def _render(folder: Path, count: int, sizes: list[int], seed: int, index: Path | None,
-            instruments: list[str] | None, workers: int) -> None:
+            instruments: list[str] | None, workers: int, real: Path | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     render = max(sizes)
     log.info("rendering %d solos at %d px into %s (%d workers)", count, render, folder, workers)
     arrays: dict[str, np.ndarray] = {}
     start = time.perf_counter()
-    init = (render, str(index) if index else None, instruments)
+    init = (render, str(index) if index else None, instruments, str(real) if real else None)
     with multiprocessing.get_context("spawn").Pool(workers, _init_renderer, init) as pool:
         for i, solo in enumerate(pool.imap(_render_one, [(seed, i) for i in range(count)], chunksize=8)):
             if not arrays:
@@ -128,7 +135,9 @@ def _render(folder: Path, count: int, sizes: list[int], seed: int, index: Path |
             if (i + 1) % 250 == 0:
                 log.info("rendered %d/%d solos (%.0f s)", i + 1, count, time.perf_counter() - start)
     _finish(folder, arrays, boxes, labels, silent, {
-        "count": count, "sizes": sizes, "seed": seed, "source": str(index) if index else "synthetic FluidR3_GM",
+        "count": count, "sizes": sizes, "seed": seed,
+        "source": f"real photos and sounds of sources.toml's train sources ({real})" if real
+        else str(index) if index else "synthetic FluidR3_GM",
         "instruments": instruments or list(NAMES)})
 
 

@@ -61,10 +61,18 @@ def perform(bank: NoteBank, instrument: Instrument, rng: np.random.Generator, n_
     voice = instrument.voices[rng.integers(len(instrument.voices))]
     notes = compose(instrument, voice, rng, n_samples / sr)
     lead = int(LEAD_IN * sr)
-    audio = acoustics.colour(bank.play(instrument, voice, notes, -LEAD_IN, lead + n_samples), rng, sr)[lead:]
+    return record(instrument, notes, bank.play(instrument, voice, notes, -LEAD_IN, lead + n_samples), rng, sr)
+
+
+def record(instrument: Instrument, notes: list[Note], played: np.ndarray, rng: np.random.Generator,
+           sample_rate: int) -> Performance:
+    """``played`` (starting ``LEAD_IN`` before the window) through a random room and equaliser, at a
+    random level (-26..-14 dBFS RMS), the lead-in cut."""
+    lead = int(LEAD_IN * sample_rate)
+    audio = acoustics.colour(played, rng, sample_rate)[lead:]
     rms = float(np.sqrt(np.mean(audio**2)))
     if rms < 1e-5:  # nothing sounds inside the window
-        return Performance(instrument, [], np.zeros(n_samples, np.float32))
+        return Performance(instrument, [], np.zeros(len(audio), np.float32))
     audio *= min(10 ** (rng.uniform(-26, -14) / 20) / rms, 0.9 / float(np.abs(audio).max()))
     heard = [n for n in notes if n.onset + n.duration > 0]
     return Performance(instrument, heard, audio)

@@ -110,27 +110,42 @@ def by_name(name: str, sources: list[Source] | None = None) -> Source:
     raise KeyError(name)
 
 
-def repository_files(git_dir: Path, commit: str) -> list[str]:
-    """Every file path of a bare repository at ``commit``."""
-    out = subprocess.run(["git", f"--git-dir={git_dir}", "ls-tree", "-r", "--name-only", "-z", commit],
+def repository_files(git_dir: Path, commit: str) -> dict[str, str]:
+    """Every file of a bare repository at ``commit``: {path: blob id}."""
+    out = subprocess.run(["git", f"--git-dir={git_dir}", "ls-tree", "-r", "-z", commit],
                          check=True, capture_output=True).stdout
-    return [p for p in out.decode().split("\0") if p]
+    files = {}
+    for entry in out.decode().split("\0"):
+        if entry:
+            info, path = entry.split("\t", 1)
+            if info.split()[1] == "blob":
+                files[path] = info.split()[2]
+    return files
 
 
 def extract(source: Source, git_dir: Path, root: Path) -> dict[str, str]:
     """Copy the source's used files from the bare repository ``git_dir`` to ``root/owner+name/``
-    (paths kept) and list them, with their classes, in its ``files.json``; returns {repository path:
-    class}. Files already there are not copied again."""
-    files = source.select(repository_files(git_dir, source.commit))
+    (paths kept; blobs as stored, with no end-of-line or attribute filters) and list them, with
+    their classes, in its ``files.json``; returns {repository path: class}. Files already there
+    are not copied again."""
+    blobs = repository_files(git_dir, source.commit)
+    files = source.select(list(blobs))
     dest = root / source.folder_name
     missing = [f for f in files if not (dest / f).exists()]
-    dest.mkdir(parents=True, exist_ok=True)
-    for start in range(0, len(missing), 500):
-        archive = subprocess.Popen(["git", f"--git-dir={git_dir}", "archive", "--format=tar", source.commit, "--",
-                                    *missing[start:start + 500]], stdout=subprocess.PIPE)
-        subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, check=True)
-        if archive.wait() != 0:
-            raise RuntimeError(f"git archive failed for {source.name}")
+    with subprocess.Popen(["git", f"--git-dir={git_dir}", "cat-file", "--batch"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE) as batch:
+        for path in missing:
+            batch.stdin.write(f"{blobs[path]}\n".encode())
+            batch.stdin.flush()
+            header = batch.stdout.readline().split()
+            if len(header) != 3 or header[1] != b"blob":
+                raise RuntimeError(f"{source.name}: {path} is missing from the snapshot")
+            data = batch.stdout.read(int(header[2]))
+            batch.stdout.read(1)
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        batch.stdin.close()
     (dest / "files.json").write_text(json.dumps({"origin": source.origin, "files": files}, indent=0))
     return files
 

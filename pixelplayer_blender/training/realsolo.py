@@ -1,0 +1,120 @@
+"""Solos of real appearance and real sound: a photo of class c heard as a phrase of class c, played
+on recorded notes of a sample library or on a soundfont, through a room and a microphone.
+
+The sources come from the manifest (``sources.toml``) by name, extracted under one folder
+(``sources.extract``), so the same generator builds training solos from the train sources and
+held-out material from the held-out ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+import numpy as np
+
+from . import acoustics
+from .instruments import GM_VOICES, NAMES, label_of
+from .music import LEAD_IN
+from .notes import NoteLibrary, libraries
+from .photos import PhotoBank, film
+from .solo import TRAIN_STREAM, Performance, Solo, perform, record
+from .sources import Source, local_files, read_manifest
+from .synth import NoteBank
+
+
+def names_of(role: str, kinds: Collection[str], sources: list[Source] | None = None) -> list[str]:
+    """The manifest's sources of a role and kinds, by name."""
+    return [s.name for s in (sources or read_manifest()) if s.role == role and s.kind in kinds]
+
+
+class Sounds:
+    """Phrases of each class from the chosen note libraries and soundfonts."""
+
+    def __init__(self, raw: Path, names: Collection[str], sample_rate: int = 11025, persist: bool = True,
+                 sources: list[Source] | None = None):
+        self.sample_rate = sample_rate
+        self.recorded: dict[int, list[NoteLibrary]] = {}
+        self.banks: list[NoteBank] = []
+        for source in sources or read_manifest():
+            if source.name not in names:
+                continue
+            if source.kind == "notes":
+                found = libraries(local_files(source, raw), source.pitch, sample_rate, source.drum_keys)
+                for name, library in found.items():
+                    self.recorded.setdefault(label_of(name), []).append(library)
+            elif source.kind == "soundfont":
+                self.banks.append(NoteBank(sample_rate, source.path, persist=persist))
+        synthesised = {label_of(n) for n in GM_VOICES} if self.banks else set()
+        self.labels = sorted(set(self.recorded) | synthesised)
+
+    def perform(self, label: int, rng: np.random.Generator, n_samples: int, recorded_prob: float = 0.65
+                ) -> Performance:
+        """A phrase of class ``label`` over ``n_samples``: recorded notes (with ``recorded_prob`` where a
+        library has the class) or a soundfont, through room, equaliser, level and microphone."""
+        libraries_of = self.recorded.get(label, [])
+        use_recorded = bool(libraries_of) and (not self.banks or rng.random() < recorded_prob)
+        if use_recorded:
+            library = libraries_of[rng.integers(len(libraries_of))]
+            notes, played = library.phrase(rng, n_samples / self.sample_rate, LEAD_IN)
+            lead = int(LEAD_IN * self.sample_rate)
+            performance = record(library.instrument, notes, played[: lead + n_samples], rng, self.sample_rate)
+        else:
+            bank = self.banks[rng.integers(len(self.banks))]
+            performance = perform(bank, GM_VOICES[NAMES[label]], rng, n_samples)
+        if not performance.silent:
+            performance.audio = acoustics.microphone(performance.audio, rng, self.sample_rate)
+        return performance
+
+
+def photo_bank(raw: Path, names: Collection[str], sources: list[Source] | None = None) -> PhotoBank:
+    """The photos of the named photo sources, labelled."""
+    files = {}
+    for source in sources or read_manifest():
+        if source.name in names and source.kind == "photos":
+            files.update({path: label_of(name) for path, name in local_files(source, raw).items()})
+    return PhotoBank(files)
+
+
+class RealSoloGenerator:
+    """Photo solos with real sound, in the form of ``solo.SoloGenerator``'s.
+
+    Classes are those with both photos and sound; about ``silent_prob`` of the solos are visible
+    but silent (audio all zeros).
+    """
+
+    def __init__(self, raw: Path, image_size: int = 224, n_frames: int = 3, n_samples: int = 65536,
+                 sample_rate: int = 11025, silent_prob: float = 0.1, audio: Collection[str] | None = None,
+                 photos: Collection[str] | None = None):
+        sources = read_manifest()
+        self.image_size = image_size
+        self.n_frames = n_frames
+        self.n_samples = n_samples
+        self.silent_prob = silent_prob
+        self.sounds = Sounds(raw, audio if audio is not None else names_of("train", ("notes", "soundfont"), sources),
+                             sample_rate, sources=sources)
+        self.photos = photo_bank(raw, photos if photos is not None else names_of("train", ("photos",), sources),
+                                 sources)
+        self.labels = sorted(set(self.sounds.labels) & set(self.photos.classes()))
+
+    @property
+    def sample_rate(self) -> int:
+        return self.sounds.sample_rate
+
+    def render(self, seed: int) -> Solo:
+        return self.draw(np.random.default_rng([TRAIN_STREAM, 16, seed]))
+
+    def draw(self, rng: np.random.Generator, exclude: Collection[int] = (), label: int | None = None,
+             silent: bool | None = None) -> Solo:
+        """A solo from ``rng`` whose label is not in ``exclude``."""
+        if label is None:
+            allowed = [i for i in self.labels if i not in exclude] or self.labels
+            label = allowed[rng.integers(len(allowed))]
+        silent = bool(rng.random() < self.silent_prob) if silent is None else silent
+        if silent:
+            audio, notes = np.zeros(self.n_samples, np.float32), []
+        else:
+            performance = self.sounds.perform(label, rng, self.n_samples)
+            audio, notes, silent = performance.audio, performance.notes, performance.silent
+        frames, boxes = film(self.photos, rng, label, self.image_size, self.n_frames)
+        return Solo(audio.astype(np.float32), frames, boxes, label, silent, notes)
