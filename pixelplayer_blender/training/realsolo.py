@@ -9,18 +9,19 @@ held-out material from the held-out ones.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from . import acoustics
-from .instruments import GM_VOICES, NAMES, label_of
+from .instruments import GM_VOICES, Instrument, label_of
 from .music import LEAD_IN
 from .notes import NoteLibrary, libraries
 from .photos import PhotoBank, film
 from .solo import TRAIN_STREAM, Performance, Solo, perform, record
 from .sources import Source, local_files, read_manifest
-from .synth import NoteBank
+from .synth import NoteBank, PatchBank
 
 
 def names_of(role: str, kinds: Collection[str], sources: list[Source] | None = None) -> list[str]:
@@ -36,6 +37,7 @@ class Sounds:
         self.sample_rate = sample_rate
         self.recorded: dict[int, list[NoteLibrary]] = {}
         self.banks: list[NoteBank] = []
+        self.voices: list[dict[int, Instrument]] = []  # per bank: each class it can play, on its voices
         for source in sources or read_manifest():
             if source.name not in names:
                 continue
@@ -44,24 +46,29 @@ class Sounds:
                 for name, library in found.items():
                     self.recorded.setdefault(label_of(name), []).append(library)
             elif source.kind == "soundfont":
-                self.banks.append(NoteBank(sample_rate, source.path, persist=persist))
-        synthesised = {label_of(n) for n in GM_VOICES} if self.banks else set()
-        self.labels = sorted(set(self.recorded) | synthesised)
+                kind = PatchBank if source.path.endswith(".cfg") else NoteBank
+                bank = kind(sample_rate, source.path, persist=persist)
+                self.banks.append(bank)
+                self.voices.append({label_of(name): replace(instrument, voices=voices)
+                                    for name, instrument in GM_VOICES.items()
+                                    if (voices := tuple(v for v in instrument.voices if bank.has(v)))})
+        self.labels = sorted(set(self.recorded).union(*self.voices))
 
     def perform(self, label: int, rng: np.random.Generator, n_samples: int, recorded_prob: float = 0.65
                 ) -> Performance:
         """A phrase of class ``label`` over ``n_samples``: recorded notes (with ``recorded_prob`` where a
         library has the class) or a soundfont, through room, equaliser, level and microphone."""
         libraries_of = self.recorded.get(label, [])
-        use_recorded = bool(libraries_of) and (not self.banks or rng.random() < recorded_prob)
+        banks = [i for i, voices in enumerate(self.voices) if label in voices]
+        use_recorded = bool(libraries_of) and (not banks or rng.random() < recorded_prob)
         if use_recorded:
             library = libraries_of[rng.integers(len(libraries_of))]
             notes, played = library.phrase(rng, n_samples / self.sample_rate, LEAD_IN)
             lead = int(LEAD_IN * self.sample_rate)
             performance = record(library.instrument, notes, played[: lead + n_samples], rng, self.sample_rate)
         else:
-            bank = self.banks[rng.integers(len(self.banks))]
-            performance = perform(bank, GM_VOICES[NAMES[label]], rng, n_samples)
+            i = banks[rng.integers(len(banks))]
+            performance = perform(self.banks[i], self.voices[i][label], rng, n_samples)
         if not performance.silent:
             performance.audio = acoustics.microphone(performance.audio, rng, self.sample_rate)
         return performance

@@ -1,6 +1,7 @@
 """Real-footage data: the manifest and its extraction, recorded-note phrases, photo frames, and the
 evaluation scenes, on tiny real files made here (no fetched data needed)."""
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,13 +11,15 @@ import soundfile as sf
 from PIL import Image
 
 from pixelplayer_blender.training.evalsets import Clip, clip_groups, clip_scene
-from pixelplayer_blender.training.instruments import EXTRA_NAMES, GM_VOICES, NAMES, label_of
+from pixelplayer_blender.training.instruments import DRUM_BANK, EXTRA_NAMES, GM_VOICES, NAMES, Voice, label_of
 from pixelplayer_blender.training.music import Note
 from pixelplayer_blender.training.notes import NoteLibrary, key_from_name, libraries, sample_of, velocity_from_name
 from pixelplayer_blender.training.photos import PhotoBank, cutout, film
 from pixelplayer_blender.training.sources import Source, extract, local_files, read_manifest
+from pixelplayer_blender.training.synth import PatchBank
 
 SR = 11025
+FREEPATS = "/etc/timidity/freepats.cfg"
 
 
 def test_vocabulary_keeps_the_first_fourteen_and_appends_ten():
@@ -186,3 +189,20 @@ def test_clip_scenes_sum_to_the_mixture_and_silent_players_are_silent():
     tile = scene.frames[0][:, int(x0):int(x1)]
     assert np.array_equal(tile, clips[1].frames[0])
     assert x0 <= scene.silent[0].click[0] < x1
+
+
+def test_patch_set_configuration_says_which_voices_it_has(tmp_path):
+    cfg = tmp_path / "set.cfg"
+    cfg.write_text("dir /nowhere\ndrumset 0\n 36 Drum_000/036_Kick.pat amp=100\nbank 0\n 0 Tone_000/000_Piano.pat\n"
+                   " 40 Tone_000/040_Violin.pat # fiddle\nbank 1\n 41 Tone_001/041_Viola.pat\n")
+    bank = PatchBank(SR, str(cfg), cache_dir=tmp_path)
+    assert bank.has(Voice(0, 40, (60,))) and bank.has(Voice(0, 0, (60,))) and bank.has(Voice(DRUM_BANK, 0, (36,)))
+    assert not bank.has(Voice(0, 41, (60,))) and not bank.has(Voice(DRUM_BANK, 8, (36,)))
+
+
+@pytest.mark.skipif(not Path(FREEPATS).exists() or shutil.which("timidity") is None,
+                    reason="needs the Debian packages freepats and timidity")
+def test_freepats_notes_have_their_pitch(tmp_path):
+    bank = PatchBank(SR, FREEPATS, cache_dir=tmp_path, persist=False)
+    flute = bank.note(Voice(0, 73, (69,)), 69, 1).astype(np.float32)
+    assert abs(_pitch(flute[2000:10000]) - 440) < 3
