@@ -1,6 +1,8 @@
 """Training and evaluation data for PixelPlayer: synthetic solos (FluidR3_GM instruments drawn as
 Noto emoji), real footage in the Sound-of-Pixels index format (``realdata``), mix-and-separate
-items, and held-out duet/trio scenes written as video files (``scenes``).
+items, and held-out duet/trio scenes written as video files (``scenes``). Real material from the
+manifest ``sources.toml``: photo solos with recorded or soundfont phrases (``realsolo``, ``notes``,
+``photos``), held-out and real-footage evaluation sets (``evalsets``), built by ``build``.
 
 Only what training needs is imported here: ``realdata`` and ``scenes`` need PyAV and are
 imported from their modules, so training runs where PyAV is not installed (a GPU machine)."""
