@@ -12,7 +12,9 @@ sources in RAW; ``eval`` writes the evaluation sets (``evalsets``) into ``OUT/<s
 - heldout-soundfont: the held-out soundfont (TimGM6mb) heard, train photos seen;
 - heldout-library: the held-out NSynth notes heard, train photos seen;
 - heldout-photos: the held-out photos seen, train sounds heard (new phrases);
-- real-dev: real solo clips (MUSIC) side by side, and a real solo beside a silent real player.
+- real-dev: real solo clips (MUSIC) side by side as duets and trios;
+- real-dev-silent: a real solo beside a visible but silent real player (its map share on the sounding
+  player and the energy a click on the silent one returns).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .cache import SoloCache
 from .instruments import NAMES
 from .sources import by_name, extract, read_manifest
 
-EVAL_SETS = ("heldout-soundfont", "heldout-library", "heldout-photos", "real-dev")
+EVAL_SETS = ("heldout-soundfont", "heldout-library", "heldout-photos", "real-dev", "real-dev-silent")
 
 
 def extract_all(raw: Path, mirrors: Path) -> None:
@@ -44,10 +46,11 @@ def write_eval_set(name: str, raw: Path, out: Path, duets: int, trios: int) -> N
 
     sources = read_manifest()
     folder = out / name
-    if name == "real-dev":
+    if name.startswith("real-dev"):
         clips = [c for s in sources if s.kind == "clips" for c in evalsets.read_clips(raw, s)]
         scenes = []
-        for kind, size, count in (("duet", 2, duets), ("trio", 3, trios), ("silent", 2, duets)):
+        kinds = (("silent", 2, duets),) if name == "real-dev-silent" else (("duet", 2, duets), ("trio", 3, trios))
+        for kind, size, count in kinds:
             for seed, group in enumerate(evalsets.clip_groups(clips, size, count, seed=size + len(kind))):
                 heard = group[:1] if kind == "silent" else group
                 scenes.append((f"{kind}_{seed:04d}", evalsets.clip_scene(seed, heard, group[len(heard):])))
