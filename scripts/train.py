@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--backbone", type=Path, help="ImageNet weights for the video trunk (scripts/convert_backbone.py)")
     p.add_argument("--freeze-backbone", action="store_true", help="keep the video trunk's weights as they are")
+    p.add_argument("--freeze-audio", action="store_true",
+                   help="keep the U-Net's weights and batch-norm statistics as they are (no backward pass through it)")
     p.add_argument("--init-audio", type=Path,
                    help="start the U-Net, synthesizer and label-head rows of shared names from this checkpoint")
     p.add_argument("--k", type=int, help="features per pixel = audio components (default: the preset's); an "

@@ -4,8 +4,8 @@ Solos come from one or more caches (``cache.py``), each step's mixtures from one
 with the weights given (``--solo-weights``): the synthetic emoji scenes can stay one ingredient
 among several.  The run folder holds ``state.pt`` (resumable: model, optimiser, step, RNG states),
 ``model.pt`` (an engine checkpoint), ``train.log`` and ``curve.jsonl``; with held-out solos,
-``model_best.pt`` keeps the weights with the lowest held-out loss.  Checkpoints kept for good
-(snapshots, the best and the last) carry each instrument's prototype: the mean clicked feature of
+``model_best.pt`` keeps the weights with the lowest held-out loss.  Snapshots and the final
+``model.pt`` carry each instrument's prototype: the mean clicked feature of
 its training solos, a query for a click that names its instrument.
 """
 from __future__ import annotations
@@ -115,6 +115,7 @@ class Trainer:
         self.step_count, self.spent, self.best = 0, 0.0, math.inf
         self.state_path = args.out / "state.pt"
         self.model = nn.parallel.DistributedDataParallel(self.objective) if self.world > 1 else self.objective
+        self.train_mode()
 
     def _caches(self) -> list[SoloCache]:
         """The first cache is rendered (or unpacked) if missing; the others must exist with the net's frame size."""
@@ -144,9 +145,16 @@ class Trainer:
         self.backbone_source = backbone.load_into(trunk, args.backbone) if args.backbone else None
         if args.init_audio:
             log.info("from %s: %s", args.init_audio, ", ".join(init_audio(net, args.init_audio)) or "nothing")
-        if args.freeze_backbone:
-            trunk.requires_grad_(False)  # no batch norms in the folded trunk: nothing else to freeze
+        self.frozen = [m for m, frozen in ((trunk, args.freeze_backbone), (net.audio, args.freeze_audio)) if frozen]
+        for module in self.frozen:
+            module.requires_grad_(False)
         return net
+
+    def train_mode(self) -> None:
+        """Training mode, but frozen parts keep their batch-norm statistics."""
+        self.net.train()
+        for module in self.frozen:
+            module.eval()
 
     # -------------------------------------------------------------------------------------------- run
 
@@ -199,7 +207,7 @@ class Trainer:
                 for k, v in losses.items():
                     sums[k] = sums.get(k, 0.0) + float(v) / batches
             per_cache.append(sums)
-        self.net.train()
+        self.train_mode()
         scores = {k: float(sum(w * s[k] for w, s in zip(self.weights, per_cache))) for k in per_cache[0]}
         if len(per_cache) > 1:
             for cache, sums in zip(self.caches, per_cache):
@@ -207,7 +215,7 @@ class Trainer:
         return scores
 
     @torch.no_grad()
-    def prototypes(self, per_label: int = 64) -> dict[str, list[float]]:
+    def prototypes(self, per_label: int = 32) -> dict[str, list[float]]:
         """Each instrument's mean clicked feature over (up to ``per_label`` per cache of) its training solos,
         every cached frame clicked at its instrument's box centre."""
         self.net.eval()
@@ -224,7 +232,7 @@ class Trainer:
                         clicked = self.objective.features(frames[:, v: v + 1], centres[:, v])[1].float()
                     sums[label] = sums.get(label, 0) + clicked.sum(0)
                     counts[label] = counts.get(label, 0) + len(chosen)
-        self.net.train()
+        self.train_mode()
         return {self.config.labels[i]: [round(x, 5) for x in (sums[i] / counts[i]).tolist()] for i in sorted(sums)}
 
     def save_state(self) -> None:
@@ -246,8 +254,9 @@ class Trainer:
             "label_weight": args.label_weight, "shared_weight": args.shared_weight,
             "augment": dataclasses.asdict(self.augment), f"{args.clock}_minutes": round(self.spent / 60, 1),
             "processes": self.world, "data": data,
-            **({"backbone": self.backbone_source, "backbone_frozen": args.freeze_backbone}
-               if self.backbone_source else {}),
+            **({"backbone": self.backbone_source} if self.backbone_source else {}),
+            "frozen": [name for name, frozen in (("video trunk", args.freeze_backbone), ("audio U-Net",
+                                                 args.freeze_audio)) if frozen],
             **({"validation": validation} if validation else {}),
             **({"prototypes": self.prototypes()} if prototypes else {}),
         })
@@ -300,7 +309,7 @@ class Trainer:
                 score = scores["shared_error_db" if args.shared_weight else "mask_clicked"]
                 if score < self.best:
                     self.best = score
-                    self.export(args.out / "model_best.pt", scores, prototypes=True)
+                    self.export(args.out / "model_best.pt", scores)
                 last = clock()  # validation is not training time
             if rank == 0 and step % args.save_every == 0:
                 self.save_state()

@@ -236,7 +236,7 @@ def test_a_real_preset_run_from_a_backbone_and_the_lite_audio_side(tmp_path):
     assert "audio, synth, label head (14 names)" in done.stderr and "1.98 M parameters (1.45 M trained)" in done.stderr
     model = load_checkpoint(tmp_path / "run" / "model.pt")
     net, meta = model.net, model.metadata
-    assert meta["backbone"] == "test@0:mobilenet.pt (MIT)" and meta["backbone_frozen"]
+    assert meta["backbone"] == "test@0:mobilenet.pt (MIT)" and meta["frozen"] == ["video trunk"]
     assert all(torch.equal(v, trunk[f"features.{k}"]) for k, v in net.video.features.state_dict().items())
     ours, theirs = net.state_dict(), dict(lite.named_parameters())  # (batch-norm statistics move at lr 0)
     assert all(torch.equal(ours[k], v) for k, v in theirs.items() if k.startswith(("audio.", "synth.")))
