@@ -182,8 +182,11 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             losses = self.model(**batch)
         self.optimiser.zero_grad(set_to_none=True)
-        losses["total"].backward()  # bfloat16 autocast needs no loss scaling
-        self.optimiser.step()
+        if torch.isfinite(losses["total"]):
+            losses["total"].backward()  # bfloat16 autocast needs no loss scaling
+            self.optimiser.step()
+        else:
+            log.warning("step %d: non-finite loss, no update", self.step_count + 1)
         self.step_count += 1
         return losses
 
@@ -215,23 +218,22 @@ class Trainer:
         return scores
 
     @torch.no_grad()
-    def prototypes(self, per_label: int = 32) -> dict[str, list[float]]:
+    def prototypes(self, per_label: int = 24) -> dict[str, list[float]]:
         """Each instrument's mean clicked feature over (up to ``per_label`` per cache of) its training solos,
-        every cached frame clicked at its instrument's box centre."""
+        their first cached frames clicked at the instrument's box centre."""
         self.net.eval()
         sums: dict[int, torch.Tensor] = {}
         counts: dict[int, int] = {}
         for mixer in self.mixers:
             for label in np.unique(mixer.labels[mixer.labels >= 0]):
                 chosen = np.flatnonzero(mixer.labels == label)[:per_label]
-                boxes = torch.as_tensor(mixer.boxes[chosen], dtype=torch.float32, device=self.device)
-                centres = torch.stack([boxes[..., 1] + boxes[..., 3], boxes[..., 0] + boxes[..., 2]], -1) / 2
-                frames = mixer.frames[torch.as_tensor(chosen, device=self.device)].permute(0, 1, 4, 2, 3)
-                for v in range(frames.shape[1]):
-                    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                        clicked = self.objective.features(frames[:, v: v + 1], centres[:, v])[1].float()
-                    sums[label] = sums.get(label, 0) + clicked.sum(0)
-                    counts[label] = counts.get(label, 0) + len(chosen)
+                boxes = torch.as_tensor(mixer.boxes[chosen, 0], dtype=torch.float32, device=self.device)
+                centres = torch.stack([boxes[:, 1] + boxes[:, 3], boxes[:, 0] + boxes[:, 2]], -1) / 2
+                frames = mixer.frames[torch.as_tensor(chosen, device=self.device), :1].permute(0, 1, 4, 2, 3)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                    clicked = self.objective.features(frames, centres)[1].float()
+                sums[label] = sums.get(label, 0) + clicked.sum(0)
+                counts[label] = counts.get(label, 0) + len(chosen)
         self.train_mode()
         return {self.config.labels[i]: [round(x, 5) for x in (sums[i] / counts[i]).tolist()] for i in sorted(sums)}
 
