@@ -1,8 +1,9 @@
 """Convert ImageNet MobileNetV2 weights into a backbone file for ``train.py --backbone``.
 
-    python scripts/convert_backbone.py mobilenet_quantized.pt backbone.pt \\
-        --source "pytorch/ios-demo-app@COMMIT:PyTorchDemo/PyTorchDemo/ImageClassification/model/mobilenet_quantized.pt \\
-        (BSD-style licence)"
+    python scripts/convert_backbone.py mobilenet_quantized.pt backbone.pt --source "REPOSITORY@COMMIT:PATH (LICENCE)"
+
+The ``real`` preset's trunk was converted from pytorch/ios-demo-app@b8f52b772b98a48f4d3bb14e8eb977724a66836b:
+PyTorchDemo/PyTorchDemo/ImageClassification/model/mobilenet_quantized.pt (BSD-style licence).
 
 INPUT is torchvision's quantized ``mobilenet_v2`` as TorchScript (dequantised here) or a float
 torchvision ``mobilenet_v2`` state dict (its batch norms folded into the convolutions here).
