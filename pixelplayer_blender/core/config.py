@@ -17,7 +17,7 @@ class ModelConfig:
     k: int = 32  # feature channels per pixel = audio components
     video_frames: int = 3  # frames the video net sees per window
     image_size: int = 224  # square input of the video net
-    video_net: str = "resnet18-dilated"  # or "lite"
+    video_net: str = "resnet18-dilated"  # or "lite", "mobilenetv2"
     video_width: int = 64
     unet_levels: int = 7
     unet_width: int = 64
@@ -51,6 +51,10 @@ PRESETS: dict[str, ModelConfig] = {
     "paper": ModelConfig("paper"),
     # Fast CPU preset: small video net on 128 px frames, 6-level U-Net, K=16.
     "lite": ModelConfig("lite", k=16, image_size=128, video_net="lite", video_width=32,
+                        unet_levels=6, unet_width=16, unet_final_kernel=1),
+    # Real footage: ImageNet MobileNetV2 trunk (output stride 8: a 20 x 20 grid on 160 px frames) with a
+    # trained head, and the lite audio side, so the lite model's U-Net and synthesizer can start it.
+    "real": ModelConfig("real", k=16, image_size=160, video_net="mobilenetv2", video_width=128,
                         unet_levels=6, unet_width=16, unet_final_kernel=1),
     # Smallest preset, for smoke tests and very slow machines.
     "tiny": ModelConfig("tiny", k=8, image_size=96, video_net="lite", video_width=16,

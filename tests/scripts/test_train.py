@@ -1,6 +1,7 @@
 """CPU smoke runs of scripts/train.py (tiny preset, a handful of solos) and scripts/evaluate.py."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,11 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from pixelplayer_blender.core.checkpoint import load_checkpoint
-from scripts import evaluate, make_eval_scenes, train
-from pixelplayer_blender.training import NAMES
+from pixelplayer_blender.core.checkpoint import load_checkpoint, save_checkpoint
+from pixelplayer_blender.core.config import PRESETS
+from pixelplayer_blender.core.nets import PixelPlayerNet, mobilenet_v2_features
+from pixelplayer_blender.training import NAMES, backbone
 from pixelplayer_blender.training.cache import SoloCache, pack
 from pixelplayer_blender.training.mixing import Augment, Mixer
+from pixelplayer_blender.training.objective import MixAndSeparate, shared_error_db
+from scripts import evaluate, make_eval_scenes, train
 
 TRAIN = Path(train.__file__)
 FEW = ["violin", "flute", "drums"]  # cheap to render from scratch
@@ -165,18 +169,18 @@ def test_shared_error_scores_separation_like_sdr():
     sources = torch.stack([mix * owner, mix * ~owner], 1)
     right = torch.where(torch.stack([owner, ~owner], 1), 8.0, -8.0)
     even = torch.zeros_like(right)
-    assert train.shared_error_db(right, mix, sources) < -25
-    assert -4 < train.shared_error_db(even, mix, sources) < -2  # half of every bin to each: about -3 dB
+    assert shared_error_db(right, mix, sources) < -25
+    assert -4 < shared_error_db(even, mix, sources) < -2  # half of every bin to each: about -3 dB
     silent = torch.stack([mix, torch.zeros_like(mix)], 1)
-    assert torch.isfinite(train.shared_error_db(even, mix, silent))
-    assert train.shared_error_db(right, mix, silent) > train.shared_error_db(torch.stack(
+    assert torch.isfinite(shared_error_db(even, mix, silent))
+    assert shared_error_db(right, mix, silent) > shared_error_db(torch.stack(
         [torch.full_like(mix, 8.0), torch.full_like(mix, -8.0)], 1), mix, silent)
 
 
 def test_ratio_targets_make_a_perfect_mask_score_best():
     """The loss is lowest for the mask that is the ratio target itself."""
-    net = train.PixelPlayerNet(train.dataclasses.replace(train.PRESETS["tiny"], labels=NAMES))
-    objective = train.MixAndSeparate(net, "ratio")
+    net = PixelPlayerNet(dataclasses.replace(PRESETS["tiny"], labels=NAMES))
+    objective = MixAndSeparate(net, "ratio")
     rng = np.random.default_rng(1)
     audio = torch.from_numpy(rng.normal(0, 0.05, (1, 2, 65536)).astype(np.float32))
     front = objective.front
@@ -211,3 +215,33 @@ def test_evaluate_prints_the_table(runs, tmp_path, capsys):
     assert min(s["sdr"] for s in oracle) > max(s["sdr"] for s in mixture) + 5
     assert 0 <= rows["tiny"]["localization"][0]["map_in_boxes"] <= 1
     assert json.loads((tmp_path / "eval.json").read_text())["table"] == table.strip()
+
+
+def test_a_real_preset_run_from_a_backbone_and_the_lite_audio_side(tmp_path):
+    """--backbone fills the frozen trunk, --init-audio the U-Net, synthesizer and the label rows of shared
+    names; two caches share the steps; the final checkpoint carries each instrument's prototype."""
+    torch.manual_seed(0)
+    trunk = {f"features.{k}": v for k, v in mobilenet_v2_features().state_dict().items()}
+    backbone.save(tmp_path / "backbone.pt", trunk, "test@0:mobilenet.pt (MIT)")
+    lite = PixelPlayerNet(dataclasses.replace(PRESETS["lite"], labels=NAMES[:14]))
+    save_checkpoint(tmp_path / "lite.pt", lite, {"trained": True})
+    other = SoloCache.ensure(tmp_path / "other", 6, [160], seed=50, instruments=["guitar", "piano"])
+    command = [sys.executable, str(TRAIN), str(tmp_path / "run"), "--preset", "real", "--solos", str(tmp_path / "a"),
+               str(other.folder), "--solo-weights", "0.3", "0.7", "--count", "6", "--instruments", *FEW,
+               "--backbone", str(tmp_path / "backbone.pt"), "--freeze-backbone", "--init-audio",
+               str(tmp_path / "lite.pt"), "--lr", "0", "--steps", "3", "--batch", "2", "--pool", "4",
+               "--crop", "64", "--sources", "2", "--log-every", "1", "--amp"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "audio, synth, label head (14 names)" in done.stderr and "1.98 M parameters (1.45 M trained)" in done.stderr
+    model = load_checkpoint(tmp_path / "run" / "model.pt")
+    net, meta = model.net, model.metadata
+    assert meta["backbone"] == "test@0:mobilenet.pt (MIT)" and meta["frozen"] == ["video trunk"]
+    assert all(torch.equal(v, trunk[f"features.{k}"]) for k, v in net.video.features.state_dict().items())
+    ours, theirs = net.state_dict(), dict(lite.named_parameters())  # (batch-norm statistics move at lr 0)
+    assert all(torch.equal(ours[k], v) for k, v in theirs.items() if k.startswith(("audio.", "synth.")))
+    assert torch.equal(ours["label_head.weight"][:14], theirs["label_head.weight"])
+    assert "30% of steps" in meta["data"] and "70% of steps" in meta["data"]
+    present = {NAMES[i] for c in (SoloCache(tmp_path / "a"), other) for i in c.labels}
+    assert set(meta["prototypes"]) == present and {"guitar", "piano"} <= present
+    assert all(len(p) == 16 and all(0 <= x <= 1 for x in p) for p in meta["prototypes"].values())
