@@ -19,7 +19,7 @@ from .instruments import GM_VOICES, Instrument, label_of
 from .music import LEAD_IN
 from .notes import NoteLibrary, libraries
 from .photos import PhotoBank, film
-from .solo import TRAIN_STREAM, Performance, Solo, perform, record
+from .solo import TRAIN_STREAM, Performance, Solo, choose, perform, record
 from .sources import Source, local_files, read_manifest
 from .synth import NoteBank, PatchBank
 
@@ -114,10 +114,7 @@ class RealSoloGenerator:
     def draw(self, rng: np.random.Generator, exclude: Collection[int] = (), label: int | None = None,
              silent: bool | None = None) -> Solo:
         """A solo from ``rng`` whose label is not in ``exclude``."""
-        if label is None:
-            allowed = [i for i in self.labels if i not in exclude] or self.labels
-            label = allowed[rng.integers(len(allowed))]
-        silent = bool(rng.random() < self.silent_prob) if silent is None else silent
+        label, silent = choose(rng, self.labels, self.silent_prob, exclude, label, silent)
         if silent:
             audio, notes = np.zeros(self.n_samples, np.float32), []
         else:

@@ -34,6 +34,15 @@ class Solo:
     notes: list[Note] = field(default_factory=list, repr=False)
 
 
+def choose(rng: np.random.Generator, labels: list[int], silent_prob: float, exclude: Collection[int] = (),
+           label: int | None = None, silent: bool | None = None) -> tuple[int, bool]:
+    """The next solo's label (not in ``exclude`` while others are left) and whether it is silent, unless given."""
+    if label is None:
+        allowed = [i for i in labels if i not in exclude] or labels
+        label = allowed[rng.integers(len(allowed))]
+    return label, bool(rng.random() < silent_prob) if silent is None else silent
+
+
 def frame_times(n_frames: int, duration: float) -> np.ndarray:
     """Times (s) within a window at which its frames are taken: the centres of equal slices."""
     return (np.arange(n_frames) + 0.5) / n_frames * duration
@@ -127,10 +136,7 @@ class SoloGenerator:
     def draw(self, rng: np.random.Generator, exclude: Collection[int] = (), label: int | None = None,
              silent: bool | None = None) -> Solo:
         """A solo from ``rng`` whose label is not in ``exclude``."""
-        if label is None:
-            allowed = [i for i in self.labels if i not in exclude] or self.labels
-            label = allowed[rng.integers(len(allowed))]
-        silent = bool(rng.random() < self.silent_prob) if silent is None else silent
+        label, silent = choose(rng, self.labels, self.silent_prob, exclude, label, silent)
         performance = perform(self.bank, INSTRUMENTS[label], rng, self.n_samples, silent)
         frames, boxes = self._film(rng, performance)
         return Solo(performance.audio, frames, boxes, label, performance.silent, performance.notes)
