@@ -18,6 +18,7 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 from pixelplayer_blender import cli
 from pixelplayer_blender.core import media
+from tests.tmpfs import small_tmpfs
 
 
 def run(*args: str, cache) -> subprocess.CompletedProcess:
@@ -280,16 +281,8 @@ def test_strict_arguments(duet, tmp_path, cache, capsys, case):
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 4 MB tmpfs: room for one of the duet's 2.8 MB stems, not two (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mount]).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with small_tmpfs(tmp_path, 4) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", mount], check=True)
 
 
 @pytest.mark.parametrize("command", ["separate", "remix"])

@@ -10,11 +10,11 @@ import soundfile
 
 REPO = Path(__file__).resolve().parents[3]
 PACKAGE = "bl_ext.user_default.pixelplayer"
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path[:0] = [str(REPO / "scripts"), str(REPO / "tests")]  # clipgen; tmpfs
 from clipgen import COLOURS, write_clip  # noqa: E402  (scripts/ is not a package)
 
 __all__ = ["COLOURS", "PACKAGE", "write_clip", "new_scene", "add_movie", "strips", "mixdown", "role", "picked",
-           "by_role", "sound_path", "Recorder", "drawn"]
+           "by_role", "sound_path", "Recorder", "drawn", "drawn_where_mapped"]
 
 
 def strips(scene) -> list:
@@ -142,3 +142,16 @@ def drawn(draw, owner=None) -> list:
 
     draw(Self(), bpy.context)
     return calls
+
+
+def drawn_where_mapped(viewmap, pixels, points, frame, placement) -> list:
+    """For each source point, the view position the mapping gives it (where the overlay draws its marker),
+    after checking that the render shows that instrument's colour there."""
+    views = []
+    for index, (x, y) in enumerate(points):
+        view = viewmap.source_to_view(x, y, frame, placement)
+        fx, fy = viewmap.view_to_frame(*view, frame)
+        rendered = pixels[int(fy), int(fx), :3] * 255
+        assert np.abs(rendered - COLOURS[index]).max() < 40, (index, rendered)
+        views.append(view)
+    return views

@@ -1,12 +1,11 @@
 """Bad input gets a clear report from the operators and leaves the scene as it was."""
-import os
 import re
 import shutil
-import subprocess
 
 import bpy
 import pytest
 from blend import add_movie, new_scene, strips, write_clip
+from tmpfs import small_tmpfs
 
 
 def state(scene):
@@ -98,16 +97,8 @@ def test_cancelled_analysis_reports_and_keeps_nothing(extension, tmp_path):
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 2 MB tmpfs: room for one of a pick's two stem files (1.4 MB each), not both (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)]).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with small_tmpfs(tmp_path, 2) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
 
 
 def test_a_pick_that_fails_midway_leaves_no_strip_and_no_file(analysed, extension, small_disk):

@@ -2,7 +2,7 @@
 import bpy
 import numpy as np
 import pytest
-from blend import COLOURS, add_movie, by_role, new_scene, write_clip
+from blend import add_movie, by_role, drawn_where_mapped, new_scene, write_clip
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +32,7 @@ def test_clicks_land_where_blender_shows_the_instrument(extension, phone, tmp_pa
     geometry, viewmap = extension.blender.geometry, extension.blender.pure.viewmap
     frame, placement = geometry.frame(scene), geometry.placement(movie, video.width, video.height)
     time = (scene.frame_current - movie.frame_start) / scene.render.fps
-    for index in range(2):
-        x, y = phone.point(index, time)
-        view = viewmap.source_to_view(x, y, frame, placement)  # where the overlay draws the marker
-        fx, fy = viewmap.view_to_frame(*view, frame)
-        rendered = pixels[int(fy), int(fx), :3] * 255
-        assert np.abs(rendered - COLOURS[index]).max() < 40, (index, rendered)
+    drawn_where_mapped(viewmap, pixels, [phone.point(index, time) for index in range(2)], frame, placement)
     x, y = phone.point(1, time)
     assert x > 180  # outside the stored picture's width: only the displayed frame has it
     assert bpy.ops.sequencer.pixelplayer_pick(x=x, y=y) == {"FINISHED"}
