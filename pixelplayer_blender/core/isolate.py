@@ -29,8 +29,6 @@ UNSURE = 0.3  # label-head probability under which a source is called "instrumen
 MATCH_LOW, MATCH_HIGH = 0.3, 0.7
 
 
-
-
 @dataclass
 class Stem:
     audio: np.ndarray  # (channels, samples) float32 at the source's rate
