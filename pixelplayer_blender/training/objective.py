@@ -55,7 +55,8 @@ class MixAndSeparate(nn.Module):
                 target = (sources / mix[:, None].clamp_min(1e-8)).clamp(0, 1)
             else:
                 target = (sources >= sources.amax(1, keepdim=True)).float() * (sources > 0)
-        comps = self.net.components(self.front.network_input(mix[:, None]))
+        with torch.autocast(audio.device.type, enabled=False):  # bfloat16 U-Nets with batch statistics overflow
+            comps = self.net.components(self.front.network_input(mix[:, None]))
         losses = {}
         for name, feature in zip(("pooled", "clicked"), self.features(frames, centre)):
             logits = self.net.synth(feature[members], comps).float()

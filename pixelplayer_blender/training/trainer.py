@@ -179,13 +179,15 @@ class Trainer:
         mixer = self.mixers[self.rng.choice(len(self.mixers), p=self.weights) if len(self.mixers) > 1 else 0]
         n = int(args.sources[self.rng.integers(len(args.sources))])
         batch = mixer.draw(self.rng, args.batch, n, args.video_frames, args.pool, self.length, self.augment)
+        statistics = {name: b.clone() for name, b in self.net.named_buffers()}  # batch norms' running statistics
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             losses = self.model(**batch)
         self.optimiser.zero_grad(set_to_none=True)
         if torch.isfinite(losses["total"]):
             losses["total"].backward()  # bfloat16 autocast needs no loss scaling
             self.optimiser.step()
-        else:
+        else:  # neither the weights nor the running statistics take anything from this batch
+            self.net.load_state_dict(statistics, strict=False)
             log.warning("step %d: non-finite loss, no update", self.step_count + 1)
         self.step_count += 1
         return losses
