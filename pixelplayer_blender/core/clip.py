@@ -62,12 +62,11 @@ class NativeGrid:
         nyquist = config.sample_rate / 2
         freqs = np.arange(stft.bins) * stft.sample_rate / stft.n_fft
         rows = log_row_of_fraction(np.minimum(freqs / nyquist, 1.0), config.log_bins)
-        lo = np.minimum(np.floor(rows).astype(int), config.log_bins - 2)
-        frac = rows - lo
-        above = freqs > nyquist
-        lo[above], frac[above] = config.log_bins, 0.0  # row F is the top-octave mean
+        self.below = int(np.count_nonzero(freqs <= nyquist))  # the bins above take the top-octave mean
+        lo = np.minimum(np.floor(rows[: self.below]).astype(int), config.log_bins - 2)
         self.f_lo = torch.from_numpy(lo)
-        self.f_frac = torch.from_numpy(frac.astype(np.float32))
+        self.f_frac = torch.from_numpy((rows[: self.below] - lo).astype(np.float32))
+        self.bins = stft.bins
         top = int(np.ceil(log_row_of_fraction(0.5, config.log_bins)))
         self.top = slice(top, config.log_bins)
         self.model_frames = model_frames
@@ -79,10 +78,11 @@ class NativeGrid:
         t_lo = pos.floor().long().clamp(max=self.model_frames - 2)
         t_frac = (pos - t_lo).clamp(0, 1).float()
         a, b = masks[:, :, t_lo], masks[:, :, t_lo + 1]
-        timed = torch.lerp(a, b, t_frac)  # (Q, F, n)
-        timed = torch.cat([timed, timed[:, self.top].mean(1, keepdim=True)], 1).transpose(1, 2)  # (Q, n, F+1)
-        hi = (self.f_lo + 1).clamp(max=timed.shape[2] - 1)
-        return torch.lerp(timed[:, :, self.f_lo], timed[:, :, hi], self.f_frac)
+        timed = torch.lerp(a, b, t_frac).transpose(1, 2)  # (Q, n, F)
+        out = torch.empty(*timed.shape[:2], self.bins)
+        torch.lerp(timed[:, :, self.f_lo], timed[:, :, self.f_lo + 1], self.f_frac, out=out[:, :, : self.below])
+        out[:, :, self.below:] = timed[:, :, self.top].mean(2, keepdim=True)
+        return out
 
 
 class ClipAudio:
@@ -119,12 +119,13 @@ class ClipAudio:
         return self._file
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        """Samples ``[start, stop)`` as ``(channels, n)`` float32, read through the page cache."""
+        """Samples ``[start, stop)`` as a writable ``(channels, n)`` float32 view of interleaved samples,
+        read through the page cache."""
         file = self._decoded()
         width = 4 * self.channels
         with self._lock:
             data = read_at(file, (stop - start) * width, start * width)
-        return np.frombuffer(data, np.float32).reshape(-1, self.channels).T.copy()
+        return np.frombuffer(data, np.float32).reshape(-1, self.channels).T
 
     def audio(self) -> np.ndarray:
         """``(channels, samples)`` float32, memory-mapped from the scratch file (decoded on first use)."""
@@ -159,21 +160,22 @@ class ClipAudio:
         frames = stft.frames(samples)
         grid = NativeGrid(config, stft, masks.shape[-1])
         files = [scratch_file(self.scratch) for _ in range(masks.shape[0] + 1)]
-        carry = torch.zeros(masks.shape[0], self.channels, hop)
+        carry = torch.zeros(masks.shape[0], hop, self.channels)
         for first in range(0, frames, BLOCK_FRAMES):
             last = min(first + BLOCK_FRAMES, frames)
             spectrum = self.spectrum(first, last)
             native = grid(masks, first, last)
-            outs = torch.zeros(masks.shape[0], self.channels, (last - first + 1) * hop)
-            outs[:, :, :hop] = carry
+            # Interleaved like the scratch files, so that blocks are written without reordering.
+            outs = torch.zeros(masks.shape[0], (last - first + 1) * hop, self.channels)
+            outs[:, :hop] = carry
             for q in range(masks.shape[0]):
-                stft.overlap_add(spectrum * native[q], outs[q], 0)
-            carry = outs[:, :, -hop:].clone()
-            # outs[:, :, i] is sample first * hop - hop + i; the last hop samples are not complete yet.
+                stft.overlap_add(spectrum * native[q], outs[q].T, 0)
+            carry = outs[:, -hop:].clone()
+            # outs[:, i] is sample first * hop - hop + i; the last hop samples are not complete yet.
             lo, hi = max(first * hop - hop, 0), min(last * hop - hop, samples)
             if hi <= lo:
                 continue
-            done = outs[:, :, lo - (first * hop - hop): hi - (first * hop - hop)].numpy()
+            done = outs[:, lo - (first * hop - hop): hi - (first * hop - hop)].numpy().transpose(0, 2, 1)
             residual = self.read(lo, hi)
             for file, source in zip(files, done):
                 append(file, source)
