@@ -160,11 +160,23 @@ def probe(path: Path, args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     sep.isolate(analysis, clicks(info.video.width, info.video.height, info.duration, 1))
     return {"clip_seconds": info.duration, "analysis_s": analysis_s, "realtime_factor": info.duration / analysis_s,
-            "click_s": time.perf_counter() - start}
+            "click_s": time.perf_counter() - start, "own_peak_rss_mb": own_peak_rss_mb()}
+
+
+def own_peak_rss_mb() -> float | None:
+    """This process's own peak resident size (Linux ``VmHWM``), or None where /proc is missing.
+
+    ``ru_maxrss`` will not do for a child: Linux starts it from the parent's resident size at fork.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return None
 
 
 def measure_peak_rss(path: Path, args: argparse.Namespace) -> dict:
-    """Run :func:`probe` in a child process and read that child's own peak RSS from the kernel (``wait4``)."""
+    """Run :func:`probe` in a child process; its own peak RSS comes from the child (or, without /proc, ``wait4``)."""
     command = [sys.executable, __file__, "--probe", str(path), "--threads", str(args.threads)]
     if args.checkpoint:
         command += ["--checkpoint", args.checkpoint]
@@ -175,7 +187,9 @@ def measure_peak_rss(path: Path, args: argparse.Namespace) -> dict:
         child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise subprocess.CalledProcessError(child.returncode, command)
-    return {**json.loads(output.splitlines()[-1]), "peak_rss_mb": usage.ru_maxrss / 1024}  # KiB on Linux
+    result = json.loads(output.splitlines()[-1])
+    own = result.pop("own_peak_rss_mb")
+    return {**result, "peak_rss_mb": own if own is not None else usage.ru_maxrss / 1024}  # KiB on Linux
 
 
 def measure_memory(args: argparse.Namespace) -> dict:
@@ -221,8 +235,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(probe(args.probe, args)))
         return
     load = os.getloadavg()[0]  # other work on the machine skews wall times: record it at start and end
-    memory = measure_memory(args)
     if args.memory_only:
+        memory = measure_memory(args)
         print(json.dumps({"memory": memory, "memory_within_budget": all(m["within_budget"] for m in memory.values())}))
         return
     clip = ensure_clip(args.cache, args.seconds, args)
@@ -240,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     log(f"HTDemucs forward: {result['htdemucs_timed_s']:.1f} s for {result['htdemucs_segments_timed']} of "
         f"{result['htdemucs_segments_total']} segments -> {result['htdemucs_s']:.1f} s for the clip "
         f"= {result['vs_htdemucs']:.1f}x the analysis time ({result['vs_htdemucs_cpu']:.1f}x in CPU time)")
-    result["memory"] = memory
+    result["memory"] = memory = measure_memory(args)
     result.update(threads=args.threads, load_avg_1min=[load, os.getloadavg()[0]], clip_format=(
         f"{args.width}x{args.height} {args.fps} fps, {args.sample_rate} Hz x{args.channels}"))
     result["meets_targets"] = {key: met(result[key]) for key, met in TARGETS.items()}
