@@ -245,3 +245,20 @@ def test_a_real_preset_run_from_a_backbone_and_the_lite_audio_side(tmp_path):
     present = {NAMES[i] for c in (SoloCache(tmp_path / "a"), other) for i in c.labels}
     assert set(meta["prototypes"]) == present and {"guitar", "piano"} <= present
     assert all(len(p) == 16 and all(0 <= x <= 1 for x in p) for p in meta["prototypes"].values())
+
+
+def test_a_step_with_a_non_finite_loss_changes_neither_weights_nor_running_statistics(runs, tmp_path):
+    from pixelplayer_blender.training.trainer import Trainer
+
+    trainer = Trainer(train.parse_args([str(tmp_path / "run"), "--preset", "tiny", "--solos", str(runs["solos"]),
+                                        "--count", "8", "--instruments", *FEW, "--batch", "2", "--crop", "64",
+                                        "--pool", "4", "--steps", "1"]))
+    trainer.train_mode()
+    with torch.no_grad():  # one poisoned weight: the U-Net's batch norms would see NaN batch statistics
+        trainer.net.audio.down[0][0].weight[0, 0, 0, 0] = float("nan")
+    before = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+    losses = trainer.step(1e-3)
+    assert not torch.isfinite(losses["total"])
+    after = trainer.net.state_dict()
+    assert all(torch.equal(before[k].nan_to_num(), after[k].nan_to_num()) for k in before)  # the NaN weight too
+    assert all(torch.isfinite(b).all() for name, b in trainer.net.named_buffers() if "running" in name)
