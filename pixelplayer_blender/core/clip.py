@@ -144,9 +144,8 @@ class ClipAudio:
         self.prepare()
         if self._spectrum is not None:
             return self._spectrum[:, first:last]
-        start, stop = self.stft.span(first, last)
-        segment = torch.from_numpy(self.read(max(start, 0), min(stop, self.samples)))
-        return self.stft.transform(segment, max(-start, 0), max(stop - self.samples, 0))
+        start, stop, before, after = self.stft.span(first, last, self.samples)
+        return self.stft.transform(torch.from_numpy(self.read(start, stop)), before, after)
 
     def separate(self, masks: torch.Tensor, config: ModelConfig) -> tuple[list[np.ndarray], np.ndarray]:
         """Sources at the native rate, channels and length from ``(Q, F, model_frames)`` masks on
@@ -171,11 +170,12 @@ class ClipAudio:
             for q in range(masks.shape[0]):
                 stft.overlap_add(spectrum * native[q], outs[q].T, 0)
             carry = outs[:, -hop:].clone()
-            # outs[:, i] is sample first * hop - hop + i; the last hop samples are not complete yet.
-            lo, hi = max(first * hop - hop, 0), min(last * hop - hop, samples)
+            # outs[:, i] is sample base + i; the last hop samples are not complete yet.
+            base = first * hop - hop
+            lo, hi = max(base, 0), min(last * hop - hop, samples)
             if hi <= lo:
                 continue
-            done = outs[:, lo - (first * hop - hop): hi - (first * hop - hop)].numpy().transpose(0, 2, 1)
+            done = outs[:, lo - base: hi - base].numpy().transpose(0, 2, 1)
             residual = self.read(lo, hi)
             for file, source in zip(files, done):
                 append(file, source)

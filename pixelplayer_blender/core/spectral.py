@@ -74,19 +74,19 @@ class NativeSTFT:
     def frames(self, samples: int) -> int:
         return -(-samples // self.hop) + 1
 
-    def span(self, first: int, last: int) -> tuple[int, int]:
-        """The samples ``[start, stop)`` frames ``[first, last)`` cover (beyond the signal at its ends)."""
-        return (first - 1) * self.hop, last * self.hop
+    def span(self, first: int, last: int, samples: int) -> tuple[int, int, int, int]:
+        """What frames ``[first, last)`` of a ``samples``-long signal cover: its samples ``[start, stop)``,
+        and the zeros ``before`` and ``after`` them beyond the signal's ends."""
+        start, stop = (first - 1) * self.hop, last * self.hop
+        return max(start, 0), min(stop, samples), max(-start, 0), max(stop - samples, 0)
 
     def analyse(self, audio: torch.Tensor, first: int, last: int) -> torch.Tensor:
         """Frames ``[first, last)`` of ``(C, N)`` audio -> complex ``(C, frames, bins)``."""
-        n = audio.shape[-1]
-        start, stop = self.span(first, last)
-        return self.transform(audio[:, max(start, 0): min(stop, n)], max(-start, 0), max(stop - n, 0))
+        start, stop, before, after = self.span(first, last, audio.shape[-1])
+        return self.transform(audio[:, start:stop], before, after)
 
     def transform(self, segment: torch.Tensor, before: int, after: int) -> torch.Tensor:
-        """The frames over ``(C, n)`` samples that :meth:`span` asked for, ``before``/``after`` of them being
-        outside the signal (zeros)."""
+        """The frames over the ``(C, n)`` samples :meth:`span` gave, padded with its zeros."""
         segment = torch.nn.functional.pad(segment, (before, after))
         return torch.fft.rfft(segment.unfold(-1, self.n_fft, self.hop) * self.window)
 
