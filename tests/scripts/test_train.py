@@ -19,6 +19,7 @@ from pixelplayer_blender.training import NAMES, backbone
 from pixelplayer_blender.training.cache import SoloCache, pack
 from pixelplayer_blender.training.mixing import Augment, Mixer
 from pixelplayer_blender.training.objective import MixAndSeparate, shared_error_db
+from pixelplayer_blender.training.trainer import Trainer
 from scripts import evaluate, make_eval_scenes, train
 
 TRAIN = Path(train.__file__)
@@ -248,8 +249,6 @@ def test_a_real_preset_run_from_a_backbone_and_the_lite_audio_side(tmp_path):
 
 
 def test_a_step_with_a_non_finite_loss_changes_neither_weights_nor_running_statistics(runs, tmp_path):
-    from pixelplayer_blender.training.trainer import Trainer
-
     trainer = Trainer(train.parse_args([str(tmp_path / "run"), "--preset", "tiny", "--solos", str(runs["solos"]),
                                         "--count", "8", "--instruments", *FEW, "--batch", "2", "--crop", "64",
                                         "--pool", "4", "--steps", "1"]))
