@@ -10,7 +10,7 @@ Solos are rendered once into a cache folder (``pixelplayer_blender/training/cach
 default, or cut from real footage listed in a Sound-of-Pixels index CSV (``--index``); further caches
 (built elsewhere, e.g. real photos with real recordings) join with ``--solos A B --solo-weights``.
 ``--pack`` writes a cache as a compact pack (Vorbis + JPEG) to carry to a GPU machine, ``--from-pack``
-unpacks one there. Caches are held on the training device; every step mixes N = 2 or 3 random solos
+unpacks them there. Caches are held on the training device; every step mixes N = 2 or 3 random solos
 of distinct instruments at random gains, with optional pitch, equaliser, mirror and shrink
 augmentation (``training/mixing.py``), and scores them with ``training/objective.py``; the run itself
 is ``training/trainer.py``. OUT receives ``state.pt`` (a run resumes from it), ``model.pt``,
@@ -47,15 +47,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--count", type=int, default=3000, help="solos to render into the first cache")
     p.add_argument("--sizes", type=int, nargs="*", default=[], help="extra frame sizes to cache")
     p.add_argument("--index", type=Path, help="Sound-of-Pixels index CSV of real solo footage")
-    p.add_argument("--from-pack", type=Path, help="unpack the solo cache from this pack (see --pack) if missing")
+    p.add_argument("--from-pack", type=Path, nargs="+", default=[],
+                   help="unpack the solo caches, in --solos order, from these packs (see --pack) where missing")
     p.add_argument("--pack", type=Path, help="write the solo cache as a pack here and exit")
     p.add_argument("--pack-quality", type=float, default=0.1, help="Vorbis quality (0-1) of a pack's audio")
     p.add_argument("--pack-views", type=int, nargs="+", default=[1], help="cached frames of each solo to pack")
+    p.add_argument("--pack-seconds", type=float, help="pack only this many central seconds of each solo's sound")
     p.add_argument("--instruments", nargs="*", help="synthetic instruments to use (default: all)")
     p.add_argument("--workers", type=int, default=1, help="processes rendering or unpacking the cache")
     p.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--backbone", type=Path, help="ImageNet weights for the video trunk (scripts/convert_backbone.py)")
     p.add_argument("--freeze-backbone", action="store_true", help="keep the video trunk's weights as they are")
+    p.add_argument("--backbone-lr", type=float, default=1.0,
+                   help="the video trunk's learning rate, as a share of --lr (fine-tuning pretrained weights gently)")
     p.add_argument("--freeze-audio", action="store_true",
                    help="keep the U-Net's weights and batch-norm statistics as they are (no backward pass through it)")
     p.add_argument("--init-audio", type=Path,
@@ -102,6 +106,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.pack is None and args.steps is None and args.budget_minutes is None:
         p.error("give --steps or --budget-minutes")
+    if len(args.from_pack) > len(args.solos):
+        p.error(f"--from-pack: {len(args.from_pack)} packs for {len(args.solos)} solo caches")
     return args
 
 
@@ -111,8 +117,10 @@ def main(argv: list[str] | None = None) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
         size = PRESETS[args.preset].image_size
         cache = SoloCache.ensure(args.solos[0], args.count, [size, *args.sizes], args.seed, args.index,
-                                 args.instruments, args.workers, args.from_pack)
-        nbytes = pack(cache, args.pack, args.count, args.pack_views, size, args.pack_quality)
+                                 args.instruments, args.workers, next(iter(args.from_pack), None))
+        seconds = args.pack_seconds
+        nbytes = pack(cache, args.pack, args.count, args.pack_views, size, args.pack_quality,
+                      samples=round(seconds * PRESETS[args.preset].sample_rate) if seconds else None)
         log.info("packed %d solos into %s: %.1f MB", min(args.count, len(cache)), args.pack, nbytes / 1e6)
         return
     Trainer(args).run()

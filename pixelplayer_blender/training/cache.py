@@ -144,16 +144,21 @@ def _render(folder: Path, count: int, sizes: list[int], seed: int, index: Path |
 # ------------------------------------------------------------------------------------------- packing
 
 def pack(cache: SoloCache, dest: Path, count: int | None = None, views: list[int] | None = None,
-         size: int = 128, audio_quality: float = 0.1, jpeg_quality: int = 80, sample_rate: int = 11025) -> int:
-    """Write the first ``count`` solos of ``cache`` (frames ``views`` of each, at ``size``) as a pack;
-    returns its size in bytes.  Audio: Ogg Vorbis at ``audio_quality`` (0-1); frames: JPEG."""
+         size: int = 128, audio_quality: float = 0.1, jpeg_quality: int = 80, sample_rate: int = 11025,
+         samples: int | None = None) -> int:
+    """Write the first ``count`` solos of ``cache`` (frames ``views`` of each, at ``size``; the central
+    ``samples`` of each sound, default all) as a pack; returns its size in bytes.  Audio: Ogg Vorbis at
+    ``audio_quality`` (0-1); frames: JPEG."""
     count = min(count or len(cache), len(cache))
     views = views if views is not None else list(range(cache.boxes.shape[1]))
+    stored = cache.audio.shape[1]
+    samples = min(samples or stored, stored)
+    first = (stored - samples) // 2
     dest.mkdir(parents=True, exist_ok=True)
     audio, audio_ends, frames, frame_ends = io.BytesIO(), [], io.BytesIO(), []
     for i in range(count):
-        sf.write(audio, np.asarray(cache.audio[i], np.float32), sample_rate, format="OGG", subtype="VORBIS",
-                 compression_level=1.0 - audio_quality)
+        sf.write(audio, np.asarray(cache.audio[i, first: first + samples], np.float32), sample_rate, format="OGG",
+                 subtype="VORBIS", compression_level=1.0 - audio_quality)
         audio_ends.append(audio.tell())
         for v in views:
             Image.fromarray(np.asarray(cache.frames[size][i, v])).save(frames, "JPEG", quality=jpeg_quality)
@@ -162,7 +167,7 @@ def pack(cache: SoloCache, dest: Path, count: int | None = None, views: list[int
     (dest / "frames.bin").write_bytes(frames.getvalue())
     np.savez(dest / "tables.npz", audio_ends=np.array(audio_ends), frame_ends=np.array(frame_ends),
              boxes=cache.boxes[:count][:, views], labels=cache.labels[:count], silent=cache.silent[:count])
-    meta = {**cache.meta, "count": count, "sizes": [size], "samples": int(cache.audio.shape[1]),
+    meta = {**cache.meta, "count": count, "sizes": [size], "samples": samples,
             "sample_rate": sample_rate, "views": views, "audio_quality": audio_quality, "jpeg_quality": jpeg_quality,
             "source": f"{cache.meta['source']} (packed: Vorbis q{audio_quality}, JPEG q{jpeg_quality})"}
     (dest / "meta.json").write_text(json.dumps(meta))

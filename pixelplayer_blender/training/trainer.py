@@ -4,7 +4,7 @@ Solos come from one or more caches (``cache.py``), each step's mixtures from one
 with the weights given (``--solo-weights``): the synthetic emoji scenes can stay one ingredient
 among several.  The run folder holds ``state.pt`` (resumable: model, optimiser, step, RNG states),
 ``model.pt`` (an engine checkpoint), ``train.log`` and ``curve.jsonl``; with held-out solos,
-``model_best.pt`` keeps the weights with the lowest held-out loss.  Snapshots and the final
+``model_best.pt`` keeps the weights with the lowest held-out loss.  Snapshots, ``model_best.pt`` and the final
 ``model.pt`` carry each instrument's prototype: the mean clicked feature of
 its training solos, a query for a click that names its instrument.
 """
@@ -109,7 +109,7 @@ class Trainer:
         self.net = self._net()
         self.objective = MixAndSeparate(self.net, args.mask, args.crop, args.label_weight,
                                         args.shared_weight).to(self.device)
-        self.optimiser = torch.optim.Adam([p for p in self.objective.parameters() if p.requires_grad], lr=args.lr)
+        self.optimiser = torch.optim.Adam(self._parameter_groups(), lr=args.lr)
         self.rng = np.random.default_rng([args.seed, self.rank])
         torch.manual_seed(args.seed * 1000 + self.rank)
         self.step_count, self.spent, self.best = 0, 0.0, math.inf
@@ -118,11 +118,16 @@ class Trainer:
         self.train_mode()
 
     def _caches(self) -> list[SoloCache]:
-        """The first cache is rendered (or unpacked) if missing; the others must exist with the net's frame size."""
+        """Caches missing are unpacked from their packs, or, the first only, rendered; all must hold
+        frames of the net's size."""
         args, size = self.args, self.config.image_size
+        packs = [*args.from_pack, *[None] * (len(args.solos) - len(args.from_pack))]
         if self.rank == 0:
             SoloCache.ensure(args.solos[0], args.count, [size, *args.sizes], args.seed, args.index, args.instruments,
-                             args.workers, args.from_pack)
+                             args.workers, packs[0])
+            for folder, source in zip(args.solos[1:], packs[1:]):
+                if source is not None:
+                    SoloCache.ensure(folder, 0, [size], workers=args.workers, pack=source)
         if self.world > 1:
             dist.barrier()
         caches = [SoloCache(folder) for folder in args.solos]
@@ -133,8 +138,10 @@ class Trainer:
 
     def _net(self) -> PixelPlayerNet:
         args, net = self.args, PixelPlayerNet(self.config)
+        self.backbone_source = None
         if args.init:
-            start = load_checkpoint(args.init).net
+            loaded = load_checkpoint(args.init)
+            start, self.backbone_source = loaded.net, loaded.metadata.get("backbone")  # the trunk's origin
             if (old := start.config.k) != self.config.k:  # widen refuses to shrink, with a clear message
                 start = widen(start, self.config.k, args.widen_noise, args.seed)
                 log.info("widened %s from K = %d to %d", args.init, old, self.config.k)
@@ -142,13 +149,24 @@ class Trainer:
         trunk = getattr(net.video, "features", None)
         if (args.backbone or args.freeze_backbone) and trunk is None:
             raise SystemExit(f"--backbone: the {self.config.video_net} video net has no pretrained trunk")
-        self.backbone_source = backbone.load_into(trunk, args.backbone) if args.backbone else None
+        if args.backbone:
+            self.backbone_source = backbone.load_into(trunk, args.backbone)
         if args.init_audio:
             log.info("from %s: %s", args.init_audio, ", ".join(init_audio(net, args.init_audio)) or "nothing")
         self.frozen = [m for m, frozen in ((trunk, args.freeze_backbone), (net.audio, args.freeze_audio)) if frozen]
         for module in self.frozen:
             module.requires_grad_(False)
         return net
+
+    def _parameter_groups(self) -> list[dict]:
+        """The trained parameters; the video trunk's in a group of its own, its learning rate scaled by
+        ``--backbone-lr``."""
+        trunk = getattr(self.net.video, "features", None)
+        ids = {id(p) for p in trunk.parameters()} if trunk is not None else set()
+        trained = [p for p in self.objective.parameters() if p.requires_grad]
+        groups = [{"params": [p for p in trained if id(p) not in ids], "scale": 1.0},
+                  {"params": [p for p in trained if id(p) in ids], "scale": self.args.backbone_lr}]
+        return [g for g in groups if g["params"]]
 
     def train_mode(self) -> None:
         """Training mode, but frozen parts keep their batch-norm statistics."""
@@ -175,7 +193,7 @@ class Trainer:
         """One optimiser step on a batch of mixtures from one cache, drawn by the caches' weights."""
         args = self.args
         for group in self.optimiser.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("scale", 1.0)
         mixer = self.mixers[self.rng.choice(len(self.mixers), p=self.weights) if len(self.mixers) > 1 else 0]
         n = int(args.sources[self.rng.integers(len(args.sources))])
         batch = mixer.draw(self.rng, args.batch, n, args.video_frames, args.pool, self.length, self.augment)
@@ -261,6 +279,7 @@ class Trainer:
             **({"backbone": self.backbone_source} if self.backbone_source else {}),
             "frozen": [name for name, frozen in (("video trunk", args.freeze_backbone), ("audio U-Net",
                                                  args.freeze_audio)) if frozen],
+            **({"backbone_lr": args.backbone_lr} if args.backbone_lr != 1 and not args.freeze_backbone else {}),
             **({"validation": validation} if validation else {}),
             **({"prototypes": self.prototypes()} if prototypes else {}),
         })
@@ -313,7 +332,7 @@ class Trainer:
                 score = scores["shared_error_db" if args.shared_weight else "mask_clicked"]
                 if score < self.best:
                     self.best = score
-                    self.export(args.out / "model_best.pt", scores)
+                    self.export(args.out / "model_best.pt", scores, prototypes=True)
                 last = clock()  # validation is not training time
             if rank == 0 and step % args.save_every == 0:
                 self.save_state()
