@@ -12,8 +12,11 @@ import io
 import json
 import logging
 import multiprocessing
+import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -45,7 +48,7 @@ class SoloCache:
                instruments: list[str] | None = None, workers: int = 1, pack: Path | None = None,
                real: Path | None = None) -> "SoloCache":
         """The cache in ``folder``; unpacked from ``pack`` or rendered first if missing or lacking a
-        frame size (a pack's solo count is what it holds). Solos are synthetic, cut from the real
+        frame size (a pack's solo count is what it holds), beside it, replacing it only once complete. Solos are synthetic, cut from the real
         footage of ``index``, or, with ``real`` (the folder the manifest's sources are extracted to),
         photo solos with real sound (``realsolo``)."""
         meta = folder / "meta.json"
@@ -55,12 +58,31 @@ class SoloCache:
                 return cls(folder)
             sizes = sorted(set(sizes) | set(found["sizes"]))
             count = max(count, found["count"])
-            meta.unlink()
-        if pack is not None:
-            unpack(pack, folder, sorted(set(sizes)), workers)
-        else:
-            _render(folder, count, sorted(set(sizes)), seed, index, instruments, workers, real)
+        with _rebuilding(folder) as fresh:
+            if pack is not None:
+                unpack(pack, fresh, sorted(set(sizes)), workers)
+            else:
+                _render(fresh, count, sorted(set(sizes)), seed, index, instruments, workers, real)
         return cls(folder)
+
+
+@contextmanager
+def _rebuilding(folder: Path) -> Iterator[Path]:
+    """A new folder beside ``folder`` to build a cache in; it replaces ``folder`` only if the block
+    succeeds, so a failed or interrupted build leaves an existing cache as it was."""
+    fresh = folder.with_name(folder.name + ".part")
+    shutil.rmtree(fresh, ignore_errors=True)  # left by a build that was killed outright
+    fresh.mkdir(parents=True)
+    try:
+        yield fresh
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    old = folder.with_name(folder.name + ".old")
+    if folder.exists():
+        folder.rename(old)
+    fresh.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _allocate(folder: Path, count: int, samples: int, views: int, sizes: list[int]) -> dict[str, np.ndarray]:

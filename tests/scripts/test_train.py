@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -143,6 +144,36 @@ def test_a_pack_unpacks_to_the_same_solos(runs, tmp_path):
             assert np.abs(b).max() < 1e-3
 
 
+def test_packs_of_central_excerpts_fill_each_cache(runs, tmp_path):
+    """--pack-seconds keeps each sound's middle; --from-pack unpacks one pack per --solos cache."""
+    cache = SoloCache(runs["solos"])
+    middle = slice((cache.audio.shape[1] - 8000) // 2, (cache.audio.shape[1] - 8000) // 2 + 8000)
+    for name in ("p1", "p2"):
+        pack(cache, tmp_path / name, size=96, samples=8000)
+    trainer = Trainer(train.parse_args([str(tmp_path / "run"), "--preset", "tiny", "--solos", str(tmp_path / "a"),
+                                        str(tmp_path / "b"), "--from-pack", str(tmp_path / "p1"), str(tmp_path / "p2"),
+                                        "--crop", "16", "--steps", "1"]))
+    for unpacked in trainer.caches:
+        assert unpacked.audio.shape == (8, 8000) and np.array_equal(unpacked.labels, cache.labels)
+        for a, b in zip(np.asarray(cache.audio[:, middle], np.float32), np.asarray(unpacked.audio, np.float32)):
+            if np.abs(a).max() > 0:
+                sa, sb = np.abs(np.fft.rfft(a)), np.abs(np.fft.rfft(b))
+                assert 10 * np.log10((sa ** 2).sum() / ((sa - sb) ** 2).sum()) > 10
+    with pytest.raises(SystemExit):
+        train.parse_args([str(tmp_path / "run"), "--solos", "a", "--from-pack", "p1", "p2", "--steps", "1"])
+
+
+def test_a_cache_that_cannot_be_rebuilt_is_left_as_it_was(runs, tmp_path):
+    shutil.copytree(runs["solos"], tmp_path / "solos")
+    before = {f.name: f.read_bytes() for f in (tmp_path / "solos").iterdir()}
+    pack(SoloCache(runs["solos"]), tmp_path / "pack", size=96)
+    (tmp_path / "pack" / "audio.bin").write_bytes(b"not Vorbis" * 1000)
+    with pytest.raises(Exception):  # a new frame size makes it rebuild the cache from the broken pack
+        SoloCache.ensure(tmp_path / "solos", 0, [96, 48], pack=tmp_path / "pack")
+    assert {f.name: f.read_bytes() for f in (tmp_path / "solos").iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pack", "solos"]
+
+
 def test_validation_keeps_the_best_model(runs, tmp_path):
     out = tmp_path / "val"
     done = subprocess.run([sys.executable, str(TRAIN), str(out), "--preset", "tiny", "--solos", str(runs["solos"]),
@@ -246,6 +277,18 @@ def test_a_real_preset_run_from_a_backbone_and_the_lite_audio_side(tmp_path):
     present = {NAMES[i] for c in (SoloCache(tmp_path / "a"), other) for i in c.labels}
     assert set(meta["prototypes"]) == present and {"guitar", "piano"} <= present
     assert all(len(p) == 16 and all(0 <= x <= 1 for x in p) for p in meta["prototypes"].values())
+
+    # From that checkpoint, the trunk trains at a tenth of the rate, and its origin is kept.
+    tuned = Trainer(train.parse_args([str(tmp_path / "tuned"), "--preset", "real", "--solos", str(tmp_path / "a"),
+                                      "--count", "6", "--init", str(tmp_path / "run" / "model.pt"), "--backbone-lr",
+                                      "0.1", "--steps", "1", "--batch", "2", "--pool", "4", "--crop", "64",
+                                      "--sources", "2"]))
+    assert tuned.backbone_source == "test@0:mobilenet.pt (MIT)"
+    trunk_ids = {id(p) for p in tuned.net.video.features.parameters()}
+    head, trunk_group = tuned.optimiser.param_groups
+    assert {id(p) for p in trunk_group["params"]} == trunk_ids and not trunk_ids & {id(p) for p in head["params"]}
+    tuned.step(1e-3)
+    assert (head["lr"], trunk_group["lr"]) == (1e-3, pytest.approx(1e-4))
 
 
 def test_a_step_with_a_non_finite_loss_changes_neither_weights_nor_running_statistics(runs, tmp_path):
