@@ -5,10 +5,12 @@ import dataclasses
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from pixelplayer_blender.core.checkpoint import load_checkpoint, save_checkpoint
 from pixelplayer_blender.core.config import PRESETS
+from pixelplayer_blender.core.errors import PixelPlayerError
 from pixelplayer_blender.core.nets import PixelPlayerNet
 from scripts import average
 
@@ -45,3 +47,16 @@ def test_unlike_checkpoints_are_refused_and_nothing_is_written(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "another configuration" in done.stderr
     assert not (tmp_path / "soup.pt").exists()
+
+
+def test_a_weighted_mean_lies_on_the_line_between_two_checkpoints(tmp_path):
+    paths = [saved(tmp_path / f"{seed}.pt", seed) for seed in (1, 2)]
+    mix = load_checkpoint(average.average(tmp_path / "mix.pt", paths, [3, 1]))
+    a, b = (load_checkpoint(p).net.state_dict() for p in paths)
+    for key, value in mix.net.state_dict().items():
+        if value.is_floating_point():
+            torch.testing.assert_close(value, 0.75 * a[key] + 0.25 * b[key])
+    assert mix.metadata["weights"] == [0.75, 0.25]
+    with pytest.raises(PixelPlayerError, match="one non-negative weight per checkpoint"):
+        average.average(tmp_path / "bad.pt", paths, [1.0])
+    assert not (tmp_path / "bad.pt").exists()
