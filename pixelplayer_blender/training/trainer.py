@@ -34,6 +34,7 @@ from .cache import SoloCache
 from .instruments import NAMES
 from .mixing import Augment, Mixer
 from .objective import MixAndSeparate
+from .prototypes import instrument_prototypes
 
 log = logging.getLogger("train")
 
@@ -237,25 +238,11 @@ class Trainer:
                 scores.update({f"{cache.folder.name}/{k}": v for k, v in sums.items()})
         return scores
 
-    @torch.no_grad()
-    def prototypes(self, per_label: int = 24) -> dict[str, list[float]]:
-        """Each instrument's mean clicked feature over (up to ``per_label`` per cache of) its training solos,
-        their first cached frames clicked at the instrument's box centre."""
-        self.net.eval()
-        sums: dict[int, torch.Tensor] = {}
-        counts: dict[int, int] = {}
-        for mixer in self.mixers:
-            for label in np.unique(mixer.labels[mixer.labels >= 0]):
-                chosen = np.flatnonzero(mixer.labels == label)[:per_label]
-                boxes = torch.as_tensor(mixer.boxes[chosen, 0], dtype=torch.float32, device=self.device)
-                centres = torch.stack([boxes[:, 1] + boxes[:, 3], boxes[:, 0] + boxes[:, 2]], -1) / 2
-                frames = mixer.frames[torch.as_tensor(chosen, device=self.device), :1].permute(0, 1, 4, 2, 3)
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                    clicked = self.objective.features(frames, centres)[1].float()
-                sums[label] = sums.get(label, 0) + clicked.sum(0)
-                counts[label] = counts.get(label, 0) + len(chosen)
+    def prototypes(self) -> dict[str, list[float]]:
+        """Each instrument's prototype over the training solos of every cache (``prototypes.py``)."""
+        found = instrument_prototypes(self.objective, self.mixers, self.amp)
         self.train_mode()
-        return {self.config.labels[i]: [round(x, 5) for x in (sums[i] / counts[i]).tolist()] for i in sorted(sums)}
+        return found
 
     def save_state(self) -> None:
         state = {"model": self.net.state_dict(), "optimiser": self.optimiser.state_dict(),

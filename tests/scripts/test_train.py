@@ -24,6 +24,7 @@ from pixelplayer_blender.training.trainer import Trainer
 from scripts import evaluate, make_eval_scenes, train
 
 TRAIN = Path(train.__file__)
+ROOT = TRAIN.parent.parent
 FEW = ["violin", "flute", "drums"]  # cheap to render from scratch
 
 
@@ -304,3 +305,20 @@ def test_a_step_with_a_non_finite_loss_changes_neither_weights_nor_running_stati
     after = trainer.net.state_dict()
     assert all(torch.equal(before[k].nan_to_num(), after[k].nan_to_num()) for k in before)  # the NaN weight too
     assert all(torch.isfinite(b).all() for name, b in trainer.net.named_buffers() if "running" in name)
+
+
+def test_prototypes_added_afterwards_are_those_training_writes(runs, tmp_path):
+    """scripts/prototypes.py gives a checkpoint trained without prototypes those its training would have written."""
+    trained = load_checkpoint(runs["straight"] / "model.pt")
+    bare = {k: v for k, v in trained.metadata.items() if k != "prototypes"}
+    save_checkpoint(tmp_path / "bare.pt", trained.net, bare)
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "prototypes.py"), str(tmp_path / "bare.pt"),
+                           str(runs["solos"]), "--out", str(tmp_path / "named.pt")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    named = load_checkpoint(tmp_path / "named.pt")
+    ours, theirs = named.metadata["prototypes"], trained.metadata["prototypes"]
+    assert set(ours) == set(theirs) and set(ours) <= set(FEW)
+    assert all(np.allclose(ours[k], theirs[k], atol=1e-4) for k in ours)  # threads may order sums otherwise
+    assert named.metadata["prototypes_from"] == [SoloCache(runs["solos"]).meta["source"]]
+    assert all(torch.equal(a, b) for a, b in zip(named.net.state_dict().values(), trained.net.state_dict().values()))
