@@ -1,6 +1,6 @@
 """Evaluate separation models on held-out duet and trio videos, through the engine's own click path.
 
-    python scripts/evaluate.py SCENES [--make --duets 20 --trios 20] \\
+    python scripts/evaluate.py SCENES [SCENES ...] [--make --duets 20 --trios 20] \\
         [--model lite=models/pixelplayer.pt --model paper=.cache/train/paper/model.pt] [--jobs 2] [--json OUT.json]
 
 SCENES holds videos with ground-truth stems and boxes (``scripts/make_eval_scenes.py``; ``--make``
@@ -14,7 +14,9 @@ the sounding instruments' boxes; pointing game: its peak inside one). Baselines:
 through the engine's native STFT. Prints a Markdown table of medians (label accuracy and localization:
 means), and for scenes with visible silent players the energy a lone click on one returns (dB
 relative to the mixture; median). SCENES may be any folder with a ``scenes.json`` index: the synthetic
-scenes or the real-material sets of ``python -m pixelplayer_blender.training.build eval``.
+scenes or the real-material sets of ``python -m pixelplayer_blender.training.build eval``; given
+several, every model is scored on each and each set gets its table, headed by the folder's name
+(the JSON maps each folder's name to its table and per-source results).
 """
 from __future__ import annotations
 
@@ -225,9 +227,9 @@ def summarise(rows: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> dict[str, dict]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenes", type=Path)
+    p.add_argument("scenes", type=Path, nargs="+")
     p.add_argument("--make", action="store_true", help="write the scenes when the folder has none")
     p.add_argument("--duets", type=int, default=20)
     p.add_argument("--trios", type=int, default=20)
@@ -239,29 +241,38 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--json", type=Path, help="write every per-source result here")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    sidecars = ensure_scenes(args.scenes, args.duets, args.trios, args.make)
+    sets = [(folder, sidecar) for folder in args.scenes
+            for sidecar in ensure_scenes(folder, args.duets, args.trios, args.make)]
+    if len({folder.name for folder in args.scenes}) < len(args.scenes):
+        raise SystemExit("scene folders must have distinct names: they name the tables")
     models = [m.split("=", 1) for m in args.model] or [["default", None]]
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict[str, dict]] = {folder.name: {} for folder in args.scenes}
     with tempfile.TemporaryDirectory() as cache, contextlib.ExitStack() as stack:
         init = (models, args.threads, cache, not args.no_oracles)
         if args.jobs > 1:
             pool = stack.enter_context(multiprocessing.get_context("spawn").Pool(args.jobs, _start_worker, init))
-            done = pool.imap(evaluate_scene, sidecars)
+            done = pool.imap(evaluate_scene, [sidecar for _, sidecar in sets])
         else:
             _start_worker(*init)
-            done = map(evaluate_scene, sidecars)
+            done = map(evaluate_scene, [sidecar for _, sidecar in sets])
         for i, (kind, methods) in enumerate(done):
+            folder, sidecar = sets[i]
             for name, results, loc in methods:
-                row = rows.setdefault(name, {"sources": {}, "localization": []})
+                row = rows[folder.name].setdefault(name, {"sources": {}, "localization": []})
                 row["sources"].setdefault(kind, []).extend(results)
                 if loc is not None:
                     row["localization"].append(loc)
-            print(f"[{i + 1}/{len(sidecars)}] {sidecars[i].stem}", file=sys.stderr, flush=True)
-    baselines = [n for n in rows if "oracle" in n or "mixture" in n]
-    table = summarise({n: rows[n] for n in [*(n for n in rows if n not in baselines), *baselines]})
-    print(table)
+            print(f"[{i + 1}/{len(sets)}] {folder.name}/{sidecar.stem}", file=sys.stderr, flush=True)
+    report = {}
+    for folder in args.scenes:
+        methods = rows[folder.name]
+        baselines = [n for n in methods if "oracle" in n or "mixture" in n]
+        table = summarise({n: methods[n] for n in [*(n for n in methods if n not in baselines), *baselines]})
+        scenes = sum(folder == f for f, _ in sets)
+        print(f"### {folder.name} ({scenes} scenes)\n\n{table}\n")
+        report[folder.name] = {"table": table, "results": methods}
     if args.json:
-        args.json.write_text(json.dumps({"table": table, "results": rows}, indent=1))
+        args.json.write_text(json.dumps(report, indent=1))
     return rows
 
 

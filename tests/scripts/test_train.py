@@ -229,17 +229,23 @@ def test_ratio_targets_make_a_perfect_mask_score_best():
     assert loss(ratio) < loss(torch.full_like(ratio, 0.5)) and loss(ratio) < loss(1 - ratio)
 
 
-def test_evaluate_prints_the_table(runs, tmp_path, capsys):
-    scenes = tmp_path / "scenes"
+def test_evaluate_prints_a_table_for_each_set(runs, tmp_path, capsys):
     model = runs["straight"] / "model.pt"
-    make_eval_scenes.main([str(scenes), "--duets", "1", "--trios", "1", "--size", "320x180", "--duration", "3"])
+    for name, seed in (("scenes", 0), ("more", 1)):
+        make_eval_scenes.main([str(tmp_path / name), "--duets", "1", "--trios", "1", "--size", "320x180",
+                               "--duration", "3", "--seed", str(seed)])
     capsys.readouterr()
-    rows = evaluate.main([str(scenes), "--model", f"tiny={model}", "--json", str(tmp_path / "eval.json")])
-    table = capsys.readouterr().out
+    report = evaluate.main([str(tmp_path / "scenes"), str(tmp_path / "more"), "--model", f"tiny={model}",
+                            "--json", str(tmp_path / "eval.json")])
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("###")] == ["### scenes (2 scenes)",
+                                                                            "### more (2 scenes)"]
+    table = out.split("### scenes (2 scenes)\n\n")[1].split("\n\n")[0]
     assert table.splitlines()[0].startswith("| method | duet SDR")
     assert [line.split(" | ")[0] for line in table.splitlines()[2:]] == [
         "| tiny", "| mixture (no separation; uniform map)", "| ideal ratio mask (oracle)",
         "| ideal binary mask (oracle)"]
+    rows = report["scenes"]
     tiny = rows["tiny"]["sources"]
     assert len(tiny["duets"]) == 2 and len(tiny["trios"]) == 3
     assert all(s["label"] in (*NAMES, "instrument") for kind in tiny.values() for s in kind)  # "instrument": unsure
@@ -247,7 +253,9 @@ def test_evaluate_prints_the_table(runs, tmp_path, capsys):
     mixture = rows["mixture (no separation; uniform map)"]["sources"]["duets"]
     assert min(s["sdr"] for s in oracle) > max(s["sdr"] for s in mixture) + 5
     assert 0 <= rows["tiny"]["localization"][0]["map_in_boxes"] <= 1
-    assert json.loads((tmp_path / "eval.json").read_text())["table"] == table.strip()
+    assert report["more"]["tiny"]["sources"]["duets"] != tiny["duets"]  # other scenes, other scores
+    written = json.loads((tmp_path / "eval.json").read_text())
+    assert written["scenes"]["table"] == table and set(written) == {"scenes", "more"}
 
 
 def test_a_real_preset_run_from_a_backbone_and_the_lite_audio_side(tmp_path):
