@@ -38,8 +38,10 @@ def average(out: Path, paths: list[Path], weights: list[float] | None = None) ->
             if v.is_floating_point() else v for k, v in states[0].items()}
     first.net.load_state_dict(mean)
     metadata = {k: v for k, v in first.metadata.items() if k not in ("validation", "engine_version")}
-    return save_checkpoint(out, first.net, {**metadata, "averaged": [str(p) for p in paths],
-                                            **({"weights": [round(float(w), 4) for w in share]} if len(set(weights)) > 1 else {})})
+    metadata["averaged"] = [str(p) for p in paths]
+    if len(set(weights)) > 1:
+        metadata["weights"] = [round(float(w), 4) for w in share]
+    return save_checkpoint(out, first.net, metadata)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -48,9 +48,9 @@ class SoloCache:
                instruments: list[str] | None = None, workers: int = 1, pack: Path | None = None,
                real: Path | None = None) -> "SoloCache":
         """The cache in ``folder``; unpacked from ``pack`` or rendered first if missing or lacking a
-        frame size (a pack's solo count is what it holds), beside it, replacing it only once complete. Solos are synthetic, cut from the real
-        footage of ``index``, or, with ``real`` (the folder the manifest's sources are extracted to),
-        photo solos with real sound (``realsolo``)."""
+        frame size (a pack's solo count is what it holds), beside it, replacing it only once complete.
+        Solos are synthetic, cut from the real footage of ``index``, or, with ``real`` (the folder the
+        manifest's sources are extracted to), photo solos with real sound (``realsolo``)."""
         meta = folder / "meta.json"
         if meta.exists():
             found = json.loads(meta.read_text())

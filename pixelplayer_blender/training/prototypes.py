@@ -22,7 +22,7 @@ from .objective import MixAndSeparate
 
 @torch.no_grad()
 def instrument_prototypes(objective: MixAndSeparate, mixers: Sequence[Mixer], amp: bool = False,
-               per_label: int = 24) -> dict[str, list[float]]:
+                          per_label: int = 24) -> dict[str, list[float]]:
     """Each instrument's mean clicked feature over (up to ``per_label`` per cache of) its solos, their
     first cached frames clicked at the instrument's box centre (caches number instruments as ``NAMES``;
     those past the net's names are skipped); the net is left in evaluation mode."""

@@ -4,9 +4,9 @@ Solos come from one or more caches (``cache.py``), each step's mixtures from one
 with the weights given (``--solo-weights``): the synthetic emoji scenes can stay one ingredient
 among several.  The run folder holds ``state.pt`` (resumable: model, optimiser, step, RNG states),
 ``model.pt`` (an engine checkpoint), ``train.log`` and ``curve.jsonl``; with held-out solos,
-``model_best.pt`` keeps the weights with the lowest held-out loss.  Snapshots, ``model_best.pt`` and the final
-``model.pt`` carry each instrument's prototype: the mean clicked feature of
-its training solos, a query for a click that names its instrument.
+``model_best.pt`` keeps the weights with the lowest held-out loss.  Snapshots, ``model_best.pt``
+and the final ``model.pt`` carry each instrument's prototype (``prototypes.py``): the mean clicked
+feature of its training solos, a query for a click that names its instrument.
 """
 from __future__ import annotations
 
