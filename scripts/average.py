@@ -6,7 +6,8 @@ Legs fine-tuned from one starting checkpoint stay close enough in weight space t
 mean is a model too, often better than either; a weighted mean moves along the line between
 them (fine-tuned and starting weights: a trade between what each does well).  Floating-point tensors are averaged,
 integer buffers (counters) are taken from the first; the metadata is the first's, with the
-averaged files listed and its held-out scores dropped (they were the first's alone).
+averaged files listed and its held-out scores and instrument prototypes dropped (they were the
+first's alone; ``scripts/prototypes.py`` computes the mean's).
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def average(out: Path, paths: list[Path], weights: list[float] | None = None) ->
     mean = {k: torch.einsum("n,n...->...", share, torch.stack([s[k].double() for s in states])).to(v.dtype)
             if v.is_floating_point() else v for k, v in states[0].items()}
     first.net.load_state_dict(mean)
-    metadata = {k: v for k, v in first.metadata.items() if k not in ("validation", "engine_version")}
+    dropped = ("validation", "engine_version", "prototypes")  # the first's alone: scripts/prototypes.py remakes them
+    metadata = {k: v for k, v in first.metadata.items() if k not in dropped}
     metadata["averaged"] = [str(p) for p in paths]
     if len(set(weights)) > 1:
         metadata["weights"] = [round(float(w), 4) for w in share]

@@ -20,7 +20,8 @@ CONFIG = dataclasses.replace(PRESETS["tiny"], labels=("violin", "trumpet"))
 def saved(path, seed: int, config=CONFIG):
     torch.manual_seed(seed)
     net = PixelPlayerNet(config)
-    return save_checkpoint(path, net, {"trained": True, "data": f"seed {seed}", "validation": {"total": 0.5}})
+    return save_checkpoint(path, net, {"trained": True, "data": f"seed {seed}", "validation": {"total": 0.5},
+                                       "prototypes": {"violin": [float(seed)] * config.k}})
 
 
 def test_average_is_the_mean_of_the_weights(tmp_path):
@@ -37,7 +38,7 @@ def test_average_is_the_mean_of_the_weights(tmp_path):
     assert differing > 10  # the seeds gave different weights: the mean is not one of them
     assert soup.net.config == CONFIG and soup.trained
     assert soup.metadata["averaged"] == [str(p) for p in paths] and soup.metadata["data"] == "seed 1"
-    assert "validation" not in soup.metadata
+    assert "validation" not in soup.metadata and "prototypes" not in soup.metadata
 
 
 def test_unlike_checkpoints_are_refused_and_nothing_is_written(tmp_path):
