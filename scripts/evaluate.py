@@ -241,22 +241,22 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     p.add_argument("--json", type=Path, help="write every per-source result here")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    sets = [(folder, sidecar) for folder in args.scenes
-            for sidecar in ensure_scenes(folder, args.duets, args.trios, args.make)]
     if len({folder.name for folder in args.scenes}) < len(args.scenes):
         raise SystemExit("scene folders must have distinct names: they name the tables")
+    sets = [(folder, sidecar) for folder in args.scenes
+            for sidecar in ensure_scenes(folder, args.duets, args.trios, args.make)]
+    sidecars = [sidecar for _, sidecar in sets]
     models = [m.split("=", 1) for m in args.model] or [["default", None]]
     rows: dict[str, dict[str, dict]] = {folder.name: {} for folder in args.scenes}
     with tempfile.TemporaryDirectory() as cache, contextlib.ExitStack() as stack:
         init = (models, args.threads, cache, not args.no_oracles)
         if args.jobs > 1:
             pool = stack.enter_context(multiprocessing.get_context("spawn").Pool(args.jobs, _start_worker, init))
-            done = pool.imap(evaluate_scene, [sidecar for _, sidecar in sets])
+            done = pool.imap(evaluate_scene, sidecars)
         else:
             _start_worker(*init)
-            done = map(evaluate_scene, [sidecar for _, sidecar in sets])
-        for i, (kind, methods) in enumerate(done):
-            folder, sidecar = sets[i]
+            done = map(evaluate_scene, sidecars)
+        for i, ((folder, sidecar), (kind, methods)) in enumerate(zip(sets, done)):
             for name, results, loc in methods:
                 row = rows[folder.name].setdefault(name, {"sources": {}, "localization": []})
                 row["sources"].setdefault(kind, []).extend(results)

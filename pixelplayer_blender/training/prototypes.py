@@ -52,11 +52,10 @@ def name_checkpoint(checkpoint: Path, caches: Sequence[Path], out: Path, count: 
     size, names = model.net.config.image_size, tuple(model.net.config.labels)
     if names != NAMES[: len(names)]:
         raise SystemExit(f"{checkpoint} names its instruments otherwise than the training caches do")
-    mixers = []
-    for folder in caches:
-        cache = SoloCache.ensure(folder, 0 if (folder / "meta.json").exists() else count, [size], seed)
-        mixers.append(Mixer(cache, size, torch.device("cpu")))
-    found = instrument_prototypes(MixAndSeparate(model.net), mixers, per_label=per_label)
-    sources = [SoloCache(folder).meta["source"] for folder in caches]
-    save_checkpoint(out, model.net, {**model.metadata, "prototypes": found, "prototypes_from": sources})
+    solos = [SoloCache.ensure(folder, 0 if (folder / "meta.json").exists() else count, [size], seed)
+             for folder in caches]
+    found = instrument_prototypes(MixAndSeparate(model.net), [Mixer(c, size, torch.device("cpu")) for c in solos],
+                                  per_label=per_label)
+    save_checkpoint(out, model.net, {**model.metadata, "prototypes": found,
+                                     "prototypes_from": [c.meta["source"] for c in solos]})
     return found
