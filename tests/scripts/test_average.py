@@ -61,3 +61,26 @@ def test_a_weighted_mean_lies_on_the_line_between_two_checkpoints(tmp_path):
     with pytest.raises(PixelPlayerError, match="one non-negative weight per checkpoint"):
         average.average(tmp_path / "bad.pt", paths, [1.0])
     assert not (tmp_path / "bad.pt").exists()
+
+
+def test_parts_move_only_those_networks_of_a_model_with_another_video_net(tmp_path):
+    fine = saved(tmp_path / "fine.pt", 1, dataclasses.replace(CONFIG, video_width=CONFIG.video_width * 2))
+    start = saved(tmp_path / "start.pt", 2)
+    mix = load_checkpoint(average.average(tmp_path / "mix.pt", [fine, start], [3, 1], ["audio", "synth"]))
+    a, b = load_checkpoint(fine).net.state_dict(), load_checkpoint(start).net.state_dict()
+    moved = 0
+    for key, value in mix.net.state_dict().items():
+        if key.split(".")[0] in ("audio", "synth") and value.is_floating_point():
+            moved += not torch.equal(a[key], b[key])
+            torch.testing.assert_close(value, 0.75 * a[key] + 0.25 * b[key])
+        else:
+            assert torch.equal(value, a[key])  # the video net, heads and counters are the first's
+    assert moved > 10
+    assert mix.net.config == load_checkpoint(fine).net.config
+    # The video net is the first's, so are the prototypes its features make.
+    assert mix.metadata["prototypes"] == {"violin": [1.0] * CONFIG.k} and mix.metadata["averaged_parts"] == ["audio", "synth"]
+    with pytest.raises(PixelPlayerError, match="only like networks average"):
+        average.average(tmp_path / "bad.pt", [fine, start], parts=["video"])
+    with pytest.raises(PixelPlayerError, match="no network called"):
+        average.average(tmp_path / "bad.pt", [fine, start], parts=["trunk"])
+    assert not (tmp_path / "bad.pt").exists()
