@@ -12,8 +12,10 @@ label the engine gives each stem, and the sound map against the boxes (share of 
 the sounding instruments' boxes; pointing game: its peak inside one). Baselines: the mixture itself
 (with a uniform map: the boxes' share of the frame) and the ideal ratio / binary mask oracles applied
 through the engine's native STFT. Prints a Markdown table of medians (label accuracy and localization:
-means), and for scenes with visible silent players the energy a lone click on one returns (dB
-relative to the mixture; median). SCENES may be any folder with a ``scenes.json`` index: the synthetic
+means), with SDRi: each source's SDR minus the mixture's SDR against that source (a click that
+hands back the mixture scores 0, whatever the mix), the median over duets and trios together; and
+for scenes with visible silent players the energy a lone click on one returns (dB relative to the
+mixture; median). SCENES may be any folder with a ``scenes.json`` index: the synthetic
 scenes or the real-material sets of ``python -m pixelplayer_blender.training.build eval``; given
 several, every model is scored on each and each set gets its table, headed by the folder's name
 (the JSON maps each folder's name to its table and per-source results).
@@ -188,25 +190,25 @@ def _start_worker(models: list[tuple[str, str | None]], threads: int, cache: str
 def evaluate_scene(sidecar: Path) -> tuple[str, list[tuple[str, list[dict], dict | None]]]:
     """Every method's per-source results and localization on one scene."""
     scene = Scene.load(sidecar)
+    mixture = score(scene, np.repeat(scene.mixture[None], len(scene.stems), 0))
     out: list[tuple[str, list[dict], dict | None]] = []
     if _WORKER["oracles"]:
-        out.append(("mixture (no separation; uniform map)",
-                    score(scene, np.repeat(scene.mixture[None], len(scene.stems), 0)), localization(scene, None)))
+        out.append(("mixture (no separation; uniform map)", mixture, localization(scene, None)))
         out.append(("ideal ratio mask (oracle)", score(scene, oracle(scene, binary=False)), None))
         out.append(("ideal binary mask (oracle)", score(scene, oracle(scene, binary=True)), None))
     for name, separator in _WORKER["separators"]:
         out.append((name, *evaluate_model(separator, scene)))
     for _, results, _ in out:
-        for r in results:
-            r.update(scene=scene.video.name)
+        for r, unmixed in zip(results, mixture):
+            r.update(scene=scene.video.name, sdri=r["sdr"] - unmixed["sdr"])
     return scene.kind, out
 
 
 def summarise(rows: dict[str, dict]) -> str:
-    """The Markdown table: medians of SDR/SIR/SAR/SI-SDR per scene kind, label accuracy, localization,
-    and the median energy a click on a silent player returns (dB relative to the mixture)."""
+    """The Markdown table: medians of SDR/SIR/SAR/SI-SDR per scene kind, of SDRi over both, label accuracy,
+    localization, and the median energy a click on a silent player returns (dB relative to the mixture)."""
     head = ("| method | duet SDR | duet SIR | duet SAR | duet SI-SDR | trio SDR | trio SIR | trio SAR | trio SI-SDR "
-            "| label acc. | map in boxes | pointing | silent click |")
+            "| SDRi | label acc. | map in boxes | pointing | silent click |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, row in rows.items():
         cells = [name]
@@ -215,6 +217,7 @@ def summarise(rows: dict[str, dict]) -> str:
             for metric in ("sdr", "sir", "sar", "si_sdr"):
                 cells.append(f"{np.median([s[metric] for s in sources]):.2f}" if sources else "–")
         every = [s for kind in row["sources"].values() for s in kind]
+        cells.append(f"{np.median([s['sdri'] for s in every]):.2f}" if every else "–")
         labelled = [s["correct"] for s in every if "correct" in s]
         cells.append(f"{100 * np.mean(labelled):.0f} %" if labelled else "–")
         loc = row["localization"]

@@ -252,6 +252,11 @@ def test_evaluate_prints_a_table_for_each_set(runs, tmp_path, capsys):
     oracle = rows["ideal ratio mask (oracle)"]["sources"]["duets"]
     mixture = rows["mixture (no separation; uniform map)"]["sources"]["duets"]
     assert min(s["sdr"] for s in oracle) > max(s["sdr"] for s in mixture) + 5
+    assert all(s["sdri"] == 0 for s in mixture)  # improvement over the mixture: the mixture's own is none
+    for mine, unmixed in zip(tiny["duets"], mixture):
+        assert mine["sdri"] == pytest.approx(mine["sdr"] - unmixed["sdr"])
+    sdri = np.median([s["sdri"] for kind in tiny.values() for s in kind])
+    assert table.splitlines()[2].split(" | ")[9] == f"{sdri:.2f}"  # the column after trio SI-SDR
     assert 0 <= rows["tiny"]["localization"][0]["map_in_boxes"] <= 1
     assert report["more"]["tiny"]["sources"]["duets"] != tiny["duets"]  # other scenes, other scores
     written = json.loads((tmp_path / "eval.json").read_text())
