@@ -217,7 +217,8 @@ def summarise(rows: dict[str, dict]) -> str:
             for metric in ("sdr", "sir", "sar", "si_sdr"):
                 cells.append(f"{np.median([s[metric] for s in sources]):.2f}" if sources else "–")
         every = [s for kind in row["sources"].values() for s in kind]
-        cells.append(f"{np.median([s['sdri'] for s in every]):.2f}" if every else "–")
+        mixed = [s["sdri"] for kind in ("duets", "trios") for s in row["sources"].get(kind, [])]
+        cells.append(f"{np.median(mixed):.2f}" if mixed else "–")  # a lone source's "mixture" is itself
         labelled = [s["correct"] for s in every if "correct" in s]
         cells.append(f"{100 * np.mean(labelled):.0f} %" if labelled else "–")
         loc = row["localization"]
