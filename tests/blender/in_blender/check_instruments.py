@@ -85,7 +85,7 @@ def test_a_pick_can_be_named_and_everything_still_adds_up(duet, extension):
     scene, movie = duet
     first = by_role(scene, "pick")[0]
     model = extension.blender.pure.session.current.separator.model
-    assert "violin" in model.metadata["prototypes"]  # the bundled model keeps a sound for each of its 14 names
+    assert "violin" in model.metadata["prototypes"]  # the bundled model keeps a sound for each name it trained on
     with pytest.raises(RuntimeError, match="knows no instrument called 'cello'"):
         bpy.ops.sequencer.pixelplayer_name(strip=first.name, instrument="cello")
     original = extension_media().decode_audio(movie.filepath)
