@@ -6,7 +6,6 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
 
 from . import acoustics
 from .instruments import DISTRACTOR_EMOJI, INSTRUMENTS, Instrument
