@@ -50,18 +50,13 @@ class MixAndSeparate(nn.Module):
                 t0 = int(torch.randint(mags.shape[-1] - self.crop + 1, ()))
                 mags = mags[..., t0: t0 + self.crop]
             mix, sources = mags[:b], mags[b:].view(b, n, *mags.shape[1:])
-            weight = torch.log1p(mix).clamp(1e-3, 10)[:, None]
-            if self.mask == "ratio":
-                target = (sources / mix[:, None].clamp_min(1e-8)).clamp(0, 1)
-            else:
-                target = (sources >= sources.amax(1, keepdim=True)).float() * (sources > 0)
+            target, weight = mask_target(mix, sources, self.mask)
         with torch.autocast(audio.device.type, enabled=False):  # bfloat16 U-Nets with batch statistics overflow
             comps = self.net.components(self.front.network_input(mix[:, None]))
         losses = {}
         for name, feature in zip(("pooled", "clicked"), self.features(frames, centre)):
             logits = self.net.synth(feature[members], comps).float()
-            bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-            losses[f"mask_{name}"] = (bce * weight).sum() / weight.expand_as(bce).sum()
+            losses[f"mask_{name}"] = weighted_bce(logits, target, weight)
             label_logits = self.net.label_logits(feature)
             if label_logits is not None and (labels >= 0).any():
                 losses[f"label_{name}"] = F.cross_entropy(label_logits.float(), labels, ignore_index=-1)
@@ -70,6 +65,22 @@ class MixAndSeparate(nn.Module):
         scale = {"mask": 0.5, "label": self.label_weight, "shared": self.shared_weight}
         losses["total"] = sum(v * scale[k.split("_")[0]] for k, v in losses.items())
         return losses
+
+
+def mask_target(mix: torch.Tensor, sources: torch.Tensor, mask: str = "ratio") -> tuple[torch.Tensor, torch.Tensor]:
+    """What each source's mask should be, ``(B, N, F, T)``, from the magnitudes of ``(B, F, T)`` mixtures and
+    their ``(B, N, F, T)`` sources (ratio, or binary: the loudest source), and each bin's weight, the
+    mixture's log magnitude ``(B, 1, F, T)``."""
+    weight = torch.log1p(mix).clamp(1e-3, 10)[:, None]
+    if mask == "ratio":
+        return (sources / mix[:, None].clamp_min(1e-8)).clamp(0, 1), weight
+    return (sources >= sources.amax(1, keepdim=True)).float() * (sources > 0), weight
+
+
+def weighted_bce(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The masks' binary cross-entropy against ``target``, averaged with the bins' ``weight``."""
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return (bce * weight).sum() / weight.expand_as(bce).sum()
 
 
 def shared_error_db(logits: torch.Tensor, mix: torch.Tensor, sources: torch.Tensor, floor: float = 1e-3) -> torch.Tensor:

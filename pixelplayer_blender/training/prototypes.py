@@ -15,13 +15,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..core.checkpoint import load_checkpoint, save_checkpoint
 from .cache import SoloCache
 from .instruments import NAMES
 from .mixing import Mixer
-from .objective import MixAndSeparate
+from .objective import MixAndSeparate, mask_target, weighted_bce
 
 Perform = Callable[[int, np.random.Generator, int], np.ndarray]  # (label, rng, samples) -> a phrase of that class
 log = logging.getLogger(__name__)
@@ -69,10 +68,8 @@ def mask_loss(objective: MixAndSeparate, feature: torch.Tensor, mix: torch.Tenso
               comps: torch.Tensor) -> torch.Tensor:
     """The training objective's loss for one query ``feature`` ``(K,)``: the log-magnitude-weighted BCE of
     its mask against the phrase's ratio mask in each mixture."""
-    logits = objective.net.synth(feature.expand(len(mix), 1, -1), comps)[:, 0].float()
-    target = (phrase / mix.clamp_min(1e-8)).clamp(0, 1)
-    weight = torch.log1p(mix).clamp(1e-3, 10)
-    return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * weight).sum() / weight.sum()
+    logits = objective.net.synth(feature.expand(len(mix), 1, -1), comps).float()
+    return weighted_bce(logits, *mask_target(mix, phrase[:, None]))
 
 
 def sound_prototypes(objective: MixAndSeparate, perform: Perform, labels: Sequence[int], others: Sequence[int],
