@@ -2,7 +2,8 @@
 
 The clip is cut into windows of ``config.window_samples`` model-rate samples with
 50 % overlap.  Per window we keep the K audio components (float16), the per-pixel
-features of ``config.video_frames`` frames and their sound maps.  Clicks afterwards
+features of ``config.video_frames`` frames, their sound maps and, with a tagger in
+the model, how clearly each named instrument is heard.  Clicks afterwards
 need no network: see :mod:`.isolate`, which applies masks to the clip's own sound
 (:class:`.clip.ClipAudio`, handed out beside the analysis).
 """
@@ -28,7 +29,7 @@ from .config import ModelConfig
 from .errors import Cancelled, PixelPlayerError
 from .spectral import FrontEnd
 
-CACHE_VERSION = 2  # 2: entries carry a manifest (core.cache)
+CACHE_VERSION = 3  # 2: entries carry a manifest (core.cache); 3: and what is heard per window
 MIN_SECONDS = 1.0
 BATCH = 4  # windows per forward pass of the audio network
 BATCH_FRAMES = 16  # frames per forward pass of the video network
@@ -57,6 +58,7 @@ class Analysis:
     components: "ComponentStore | np.ndarray"  # (W, K, F, T) float16 audio components, indexed by window
     features: np.ndarray  # (W, V, K, h, w) float16 per-pixel features
     sound_maps: np.ndarray  # (W, V, h, w) float16 fraction of the mixture each pixel claims
+    heard: np.ndarray  # (W, labels) float16 how clearly each named instrument is heard (no labels: no tagger)
     cached: bool = False  # read back from the disk cache (no network pass was needed)
 
     @property
@@ -168,7 +170,7 @@ class ComponentStore:
                                                  "shape": shape})
 
 
-ARRAYS = ("features", "sound_maps", "frame_times")
+ARRAYS = ("features", "sound_maps", "heard", "frame_times")
 
 
 def _load(directory: Path, info: media.MediaInfo, key: str) -> Analysis | None:
@@ -187,15 +189,19 @@ def _load(directory: Path, info: media.MediaInfo, key: str) -> Analysis | None:
     return None
 
 
-def _sound_maps(net, features: torch.Tensor, comps: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
-    """Fraction of each window's mixture energy that each pixel's mask claims.
+def _sound_maps(net, features: torch.Tensor, comps: torch.Tensor, mix: torch.Tensor, heard: torch.Tensor
+                ) -> torch.Tensor:
+    """Fraction of each window's mixture energy that each pixel's mask claims, where what the pixel looks
+    like is heard in the clip (``PixelPlayerNet.agreement``; a silent player's pixels claim nothing).
 
-    ``features`` (W, V, K, h, w), pooled ``comps`` (W, K, P) and ``mix`` (W, P) -> (W, V, h, w).
+    ``features`` (W, V, K, h, w), pooled ``comps`` (W, K, P), ``mix`` (W, P) and the clip's ``heard``
+    scores (labels,) -> (W, V, h, w).
     """
     w, v, k, h, wd = features.shape
-    masks = torch.sigmoid(net.synth(features.permute(0, 1, 3, 4, 2).reshape(w, v * h * wd, k), comps))
+    pixels = features.permute(0, 1, 3, 4, 2).reshape(w, v * h * wd, k)
+    masks = torch.sigmoid(net.synth(pixels, comps))
     energy = (masks * mix[:, None]).sum(-1) / mix.sum(-1, keepdim=True).clamp_min(1e-8)
-    return energy.view(w, v, h, wd)
+    return (energy * net.agreement(pixels, heard)).view(w, v, h, wd)
 
 
 def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Progress | None = None,
@@ -278,15 +284,15 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
         frames_job = pool.submit(_read_frames, info.path, frame_times.ravel(), config.image_size, stop, frames)
         try:
             with open(tmp / "components.npy", "wb") as store:
-                pooled, mix = _audio_pass(net, config, mono, starts, store, device, progress, cancel)
+                pooled, mix, heard = _audio_pass(net, config, mono, starts, store, device, progress, cancel)
             progress(0.75, "reading frames")
             frames_job.result()
         finally:
             stop.set()
         progress(0.8, "video network")
-        features, maps = _video_pass(net, config, frames, pooled, mix, device, progress, cancel)
+        features, maps = _video_pass(net, config, frames, pooled, mix, heard, device, progress, cancel)
     progress(0.9, "caching")
-    arrays = {"features": features, "sound_maps": maps, "frame_times": frame_times}
+    arrays = {"features": features, "sound_maps": maps, "heard": heard.half().numpy(), "frame_times": frame_times}
     for name, array in arrays.items():
         np.save(tmp / f"{name}.npy", array)
     meta = {"config": config.to_dict(), "trained": model.trained, "model_samples": int(mono.size)}
@@ -295,7 +301,8 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
     final = tmp.with_name(key)
     cache.commit(tmp, final)
     result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
-                      ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"])
+                      ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"],
+                      arrays["heard"])
     progress(0.95, "spectrum")
     clip.prepare()
     progress(1.0, "done")
@@ -304,13 +311,15 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
 
 @torch.no_grad()
 def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, store, device,
-                progress: Progress, cancel: Callable[[], bool]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Components of every window, appended to ``store``; returns pooled components and mixture for the sound maps."""
+                progress: Progress, cancel: Callable[[], bool]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Components of every window, appended to ``store``; returns pooled components and mixture for the sound
+    maps, and what each window is heard to hold (``(W, labels)``; ``(W, 0)`` for a model without a tagger)."""
     front = FrontEnd(config)
     n = starts.size
     ComponentStore.header(store, (n, config.k, config.log_bins, config.frames))
     pooled = torch.empty(n, config.k, POOLED[0] * POOLED[1])
     mix = torch.empty(n, POOLED[0] * POOLED[1])
+    heard = torch.empty(n, len(config.labels) if net.heard is not None else 0)
     for b in range(0, n, BATCH):
         if cancel():
             raise Cancelled()
@@ -321,13 +330,16 @@ def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, 
         store.write(comps.half().cpu().numpy().tobytes())
         pooled[b: b + len(idx)] = torch.nn.functional.adaptive_avg_pool2d(comps, POOLED).flatten(2).float().cpu()
         mix[b: b + len(idx)] = torch.nn.functional.adaptive_avg_pool2d(mag, POOLED).flatten(1).cpu()
+        if net.heard is not None:
+            heard[b: b + len(idx)] = net.heard(wav, config.sample_rate).float().cpu()
         progress(0.05 + 0.7 * (b + len(idx)) / n, "audio network")
-    return pooled, mix
+    return pooled, mix, heard
 
 
 @torch.no_grad()
-def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor, mix: torch.Tensor, device,
-                progress: Progress, cancel: Callable[[], bool]) -> tuple[np.ndarray, np.ndarray]:
+def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor, mix: torch.Tensor,
+                heard: torch.Tensor, device, progress: Progress, cancel: Callable[[], bool]
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel features ``(W, V, K, h, w)`` and sound maps ``(W, V, h, w)`` (float16) of the frames
     :func:`_read_frames` stored, read back a chunk of :data:`VIDEO_CHUNK` windows at a time."""
     windows, v, size = len(pooled), config.video_frames, config.image_size
@@ -343,7 +355,8 @@ def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor
             batch = torch.frombuffer(data, dtype=torch.uint8).view(n, size, size, 3).permute(0, 3, 1, 2)
             out.append(net.pixel_features(batch.to(device)).cpu())
         chunk = torch.cat(out).view(last - first, v, *out[0].shape[1:])
-        chunk_maps = _sound_maps(net, chunk, pooled[first:last], mix[first:last])  # per chunk: the masks are large
+        # per chunk: the masks are large
+        chunk_maps = _sound_maps(net, chunk, pooled[first:last], mix[first:last], heard.mean(0))
         if features is None:
             features = np.empty((windows, *chunk.shape[1:]), np.float16)
             maps = np.empty((windows, *chunk_maps.shape[1:]), np.float16)

@@ -6,8 +6,10 @@ of that window supplies the feature, and a poor match (instrument gone) fades th
 mask out.  Masks are cross-faded across windows, shared out among simultaneous
 queries (never more than the whole mixture, the most to the strongest claim),
 mapped onto the native-rate STFT of the original (all channels, full band) and
-inverted.  The residual is the original minus all sources, so sources + residual
-reproduce the original exactly.
+inverted.  With a tagger in the model, a query whose pixel looks like an instrument
+the clip's sound does not hold fades too (a visible but silent player stays
+silent), and the name is what the picture says among what is heard.  The residual
+is the original minus all sources, so sources + residual reproduce the original exactly.
 """
 from __future__ import annotations
 
@@ -99,11 +101,13 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
     return share(out)
 
 
-def label_of(model: LoadedModel, feature: torch.Tensor, index: int) -> str:
-    """The instrument name from the label head ("instrument" when it is unsure), else a numbered placeholder."""
-    logits = model.net.label_logits(feature[None])
-    if logits is not None:
-        chance = torch.softmax(logits.float(), -1)[0]
+def label_of(model: LoadedModel, feature: torch.Tensor, heard: torch.Tensor, index: int) -> str:
+    """The instrument name ("instrument" when unsure), else a numbered placeholder.  The label head's
+    probabilities for ``feature``, weighted by the ``heard`` scores when the model has a tagger."""
+    seen = model.net.label_probabilities(feature[None])
+    if seen is not None:
+        chance = seen[0] if model.net.heard is None else seen[0] * heard
+        chance = chance / chance.sum().clamp_min(1e-12)
         return model.net.config.labels[int(chance.argmax())] if chance.max() >= UNSURE else "instrument"
     suffix = "" if model.trained else " (untrained model)"
     return f"source {index + 1}{suffix}"
@@ -116,6 +120,11 @@ def prototype(model: LoadedModel, name: str) -> torch.Tensor:
         known = ", ".join(sorted(prototypes)) or "none: this model cannot follow names"
         raise PixelPlayerError(f"the model knows no instrument called {name!r}; it knows: {known}")
     return torch.tensor(prototypes[name.lower()], dtype=torch.float32)
+
+
+def _mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``(W, ...)`` values averaged over windows with ``(W,)`` weights."""
+    return (values * weights[:, None]).sum(0) / weights.sum().clamp_min(1e-6)
 
 
 def check_queries(analysis: Analysis, model: LoadedModel, queries: list[Query]) -> None:
@@ -135,11 +144,14 @@ def isolate(model: LoadedModel, analysis: Analysis, clip: ClipAudio, queries: li
         raise PixelPlayerError("no query given: click a point or drag a region")
     check_queries(analysis, model, queries)
     followed = [follow(analysis, query_feature(analysis, q)) for q in queries]
+    heard = torch.from_numpy(analysis.heard).float()  # (W, labels)
     # Where an instrument is comes from the click; what it sounds like from its name, when given.
     matched = [m if q.name is None else prototype(model, q.name).expand_as(m) for q, (m, _) in zip(queries, followed)]
-    presence = [p for _, p in followed]
+    clip_heard = heard.mean(0)  # a player silent in the whole clip stays silent; one that stops is followed
+    presence = [p if q.name is not None else p * model.net.agreement(m, clip_heard)
+                for q, (m, p) in zip(queries, followed)]
     masks = model_masks(model, analysis, matched, presence)
-    labels = [q.name or label_of(model, (m * p[:, None]).sum(0) / p.sum().clamp_min(1e-6), i)
+    labels = [q.name or label_of(model, _mean(m, p), _mean(heard, p), i)
               for i, (q, (m, p)) in enumerate(zip(queries, followed))]
     sources, residual = clip.separate(masks, analysis.config)
     stems = [Stem(src, label, q, p.numpy()) for src, label, q, p in zip(sources, labels, queries, presence)]

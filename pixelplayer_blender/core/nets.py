@@ -5,6 +5,7 @@
 * audio U-Net: log-frequency spectrogram -> K components,
 * synthesizer: a pixel's feature and the K components -> a spectrogram mask,
 
+optionally an AudioSet tagger (``core/audiotag.py``) saying which named instruments are heard,
 and ``share``, how the masks of several simultaneous clicks split each bin, and
 ``widen``, which gives a trained net more components without changing what it does.
 """
@@ -15,7 +16,10 @@ import dataclasses
 import torch
 from torch import nn
 
+from .audiotag import Heard
 from .config import ModelConfig
+
+HEARD_SHARE = 0.5  # see ``PixelPlayerNet.agreement``
 
 
 def _conv_bn(cin: int, cout: int, stride: int = 1, dilation: int = 1, relu: bool = True) -> nn.Sequential:
@@ -211,6 +215,9 @@ class PixelPlayerNet(nn.Module):
         self.audio = AudioUNet(config.k, config.unet_levels, config.unet_width, config.unet_final_kernel)
         self.synth = Synthesizer(config.k)
         self.label_head = nn.Linear(config.k, len(config.labels)) if config.labels else None
+        if config.tagger not in ("", "yamnet"):
+            raise ValueError(f"unknown tagger {config.tagger!r}")
+        self.heard = Heard(len(config.labels)) if config.tagger else None
         self.register_buffer("pixel_mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer("pixel_std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
 
@@ -225,6 +232,21 @@ class PixelPlayerNet(nn.Module):
 
     def label_logits(self, feature: torch.Tensor) -> torch.Tensor | None:
         return None if self.label_head is None else self.label_head(feature)
+
+    def label_probabilities(self, feature: torch.Tensor) -> torch.Tensor | None:
+        """``(..., K)`` features -> ``(..., labels)`` what the picture says each one is (softmax)."""
+        logits = self.label_logits(feature)
+        return None if logits is None else torch.softmax(logits.float(), -1)
+
+    def agreement(self, feature: torch.Tensor, heard: torch.Tensor) -> torch.Tensor:
+        """``(..., K)`` features and the clip's ``(labels,)`` heard scores -> ``(...)`` in [0, 1]: whether what
+        the picture says a pixel is can be heard.  The picture's probabilities weight how clearly each
+        instrument is heard (``Heard.heard_share``); :data:`HEARD_SHARE` or more counts as fully heard.
+        1 for a model without a tagger."""
+        if self.heard is None:
+            return torch.ones(feature.shape[:-1])
+        share = (self.label_probabilities(feature) * self.heard.heard_share(heard)).sum(-1)
+        return (share / HEARD_SHARE).clamp(0, 1)
 
 
 def share(masks: torch.Tensor, dim: int = 0) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """The pixel-level sound map drawn over a frame: one layer for the PNG and the Blender preview.
 
-A map value is the share of the mixture's energy that a pixel's mask claims.  Every frame of a
+A map value is the share of the mixture's energy that a pixel's mask claims (with a tagger, only as
+far as what the pixel looks like is heard in the clip).  Every frame of a
 clip is drawn on the clip's own scale (its quietest and loudest pixel), and only where the map is
 confident (the upper part of that scale): elsewhere the picture stays as it is.  The PNG adds a
 legend and numbered markers for the clicks.
