@@ -137,6 +137,11 @@ class Heard(nn.Module):
         known = self.audible > 0
         return torch.where(known, (heard / self.audible.clamp_min(1e-6)).clamp(max=1), torch.ones_like(heard))
 
+    def name_weights(self, heard: Tensor) -> Tensor:
+        """``(labels,)`` scores -> how far each instrument counts as heard when naming a player: as clearly as it
+        usually is (:meth:`heard_share`) plus as clearly as the clip's clearest instrument."""
+        return self.heard_share(heard) + heard / heard.amax().clamp_min(1e-6)
+
     def forward(self, waveform: Tensor, rate: int) -> Tensor:
         """``(B, samples)`` at ``rate`` -> ``(B, labels)`` scores in [0, 1]."""
         scores = self.yamnet(resample(waveform, rate), PATCH_FRAMES)  # (B, P, 521)

@@ -103,10 +103,11 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
 
 def label_of(model: LoadedModel, feature: torch.Tensor, heard: torch.Tensor, index: int) -> str:
     """The instrument name ("instrument" when unsure), else a numbered placeholder.  The label head's
-    probabilities for ``feature``, weighted by the ``heard`` scores when the model has a tagger."""
+    probabilities for ``feature``, weighted by what the ``heard`` scores say when the model has a tagger
+    (``Heard.name_weights``)."""
     seen = model.net.label_probabilities(feature[None])
     if seen is not None:
-        chance = seen[0] if model.net.heard is None else seen[0] * heard
+        chance = seen[0] if model.net.heard is None else seen[0] * model.net.heard.name_weights(heard)
         chance = chance / chance.sum().clamp_min(1e-12)
         return model.net.config.labels[int(chance.argmax())] if chance.max() >= UNSURE else "instrument"
     suffix = "" if model.trained else " (untrained model)"
