@@ -290,7 +290,7 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
         finally:
             stop.set()
         progress(0.8, "video network")
-        features, maps = _video_pass(net, config, frames, pooled, mix, heard, device, progress, cancel)
+        features, maps = _video_pass(net, config, frames, pooled, mix, heard.mean(0), device, progress, cancel)
     progress(0.9, "caching")
     arrays = {"features": features, "sound_maps": maps, "heard": heard.half().numpy(), "frame_times": frame_times}
     for name, array in arrays.items():
@@ -341,7 +341,8 @@ def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor
                 heard: torch.Tensor, device, progress: Progress, cancel: Callable[[], bool]
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel features ``(W, V, K, h, w)`` and sound maps ``(W, V, h, w)`` (float16) of the frames
-    :func:`_read_frames` stored, read back a chunk of :data:`VIDEO_CHUNK` windows at a time."""
+    :func:`_read_frames` stored, read back a chunk of :data:`VIDEO_CHUNK` windows at a time; ``heard``:
+    the clip's scores ``(labels,)``."""
     windows, v, size = len(pooled), config.video_frames, config.image_size
     features = maps = None
     for first in range(0, windows, VIDEO_CHUNK):
@@ -355,8 +356,7 @@ def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor
             batch = torch.frombuffer(data, dtype=torch.uint8).view(n, size, size, 3).permute(0, 3, 1, 2)
             out.append(net.pixel_features(batch.to(device)).cpu())
         chunk = torch.cat(out).view(last - first, v, *out[0].shape[1:])
-        # per chunk: the masks are large
-        chunk_maps = _sound_maps(net, chunk, pooled[first:last], mix[first:last], heard.mean(0))
+        chunk_maps = _sound_maps(net, chunk, pooled[first:last], mix[first:last], heard)  # per chunk: masks are large
         if features is None:
             features = np.empty((windows, *chunk.shape[1:]), np.float16)
             maps = np.empty((windows, *chunk_maps.shape[1:]), np.float16)

@@ -28,7 +28,6 @@ PATCH_FRAMES = 96  # 0.96 s
 PATCH_HOP_FRAMES = 48  # 0.48 s
 PATCH_SAMPLES = (PATCH_FRAMES - 1) * HOP + WINDOW  # 15600 samples: one patch
 PATCH_HOP_SAMPLES = PATCH_HOP_FRAMES * HOP  # 7680
-# (stride, output channels) of the 13 depthwise-separable layers after the first 32-channel conv
 # The AudioSet classes (display names) in which each instrument of the vocabulary is heard.
 HEARD_AS = {
     "violin": ("Violin, fiddle",), "trumpet": ("Trumpet",), "saxophone": ("Saxophone",),
@@ -41,6 +40,7 @@ HEARD_AS = {
     "xylophone": ("Marimba, xylophone", "Glockenspiel", "Vibraphone"), "trombone": ("Trombone",),
     "tabla": ("Tabla",), "sitar": ("Sitar",), "harmonica": ("Harmonica",),
 }
+# (stride, output channels) of the 13 depthwise-separable layers after the first 32-channel conv
 LAYERS = ((1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512),
           (1, 512), (1, 512), (1, 512), (1, 512), (1, 512), (2, 1024), (1, 1024))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -17,7 +17,8 @@ import torch
 from ..core.audiotag import Heard
 from ..core.checkpoint import load_checkpoint, save_checkpoint
 
-Perform = Callable[[int, np.random.Generator, int], np.ndarray]  # (label, rng, samples) -> a phrase of that class
+if TYPE_CHECKING:
+    from .realsolo import Perform
 FLOOR = 0.005  # a usual score under this is noise, not a level
 log = logging.getLogger(__name__)
 
@@ -45,16 +46,14 @@ def audibility(heard: Heard, perform: Perform, labels: Sequence[int], rate: int,
 def hear_checkpoint(checkpoint: Path, raw: Path, out: Path, mixtures: int = 48, seed: int = 0) -> dict[str, float]:
     """Write ``checkpoint`` with its tagger's usual level of each instrument that the training recordings
     (``raw``: the extracted sources of ``sources.toml``) play."""
-    from .realsolo import Sounds, names_of  # needs the recordings' decoders, only here
+    from .realsolo import train_phrases  # needs the recordings' decoders, only here
 
     model = load_checkpoint(checkpoint)
     heard, names = model.net.heard, model.net.config.labels
     if heard is None:
         raise SystemExit(f"{checkpoint} has no tagger")
-    sounds = Sounds(raw, names_of("train", ("notes", "soundfont")))
-    playable = [label for label in sounds.labels if label < len(names)]
-    levels = audibility(heard, lambda label, rng, n: sounds.perform(label, rng, n).audio, playable,
-                        sounds.sample_rate, np.random.default_rng(seed), mixtures)
+    perform, playable, rate = train_phrases(raw, len(names))
+    levels = audibility(heard, perform, playable, rate, np.random.default_rng(seed), mixtures)
     heard.audible.zero_()
     for label, level in levels.items():
         heard.audible[label] = level

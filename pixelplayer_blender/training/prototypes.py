@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -22,7 +22,8 @@ from .instruments import NAMES
 from .mixing import Mixer
 from .objective import MixAndSeparate, mask_target, weighted_bce
 
-Perform = Callable[[int, np.random.Generator, int], np.ndarray]  # (label, rng, samples) -> a phrase of that class
+if TYPE_CHECKING:
+    from .realsolo import Perform
 log = logging.getLogger(__name__)
 
 
@@ -114,11 +115,10 @@ def name_checkpoint(checkpoint: Path, caches: Sequence[Path], out: Path, count: 
     metadata = {**model.metadata, "prototypes_from": [c.meta["source"] for c in solos] if solos
                 else model.metadata.get("prototypes_from", [])}
     if raw is not None:
-        from .realsolo import Sounds, names_of  # needs the recordings' decoders, only here
-        sounds = Sounds(raw, names_of("train", ("notes", "soundfont")))
-        playable = [label for label in sounds.labels if label < len(names)]
-        heard = sound_prototypes(objective, lambda label, rng, n: sounds.perform(label, rng, n).audio,
-                                 [label for label in playable if names[label] not in found], playable)
+        from .realsolo import train_phrases  # needs the recordings' decoders, only here
+        perform, playable, _ = train_phrases(raw, len(names))
+        heard = sound_prototypes(objective, perform, [label for label in playable if names[label] not in found],
+                                 playable)
         found.update(heard)
         metadata["prototypes_from_sound"] = sorted(heard)
     save_checkpoint(out, model.net, {**metadata, "prototypes": found})

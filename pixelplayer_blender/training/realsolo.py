@@ -8,7 +8,7 @@ held-out material from the held-out ones.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +27,8 @@ from .synth import NoteBank, PatchBank
 def names_of(role: str, kinds: Collection[str], sources: list[Source] | None = None) -> list[str]:
     """The manifest's sources of a role and kinds, by name."""
     return [s.name for s in (sources or read_manifest()) if s.role == role and s.kind in kinds]
+
+Perform = Callable[[int, np.random.Generator, int], np.ndarray]  # (label, rng, samples) -> a phrase of that class
 
 
 class Sounds:
@@ -72,6 +74,14 @@ class Sounds:
         if not performance.silent:
             performance.audio = acoustics.microphone(performance.audio, rng, self.sample_rate)
         return performance
+
+
+def train_phrases(raw: Path, labels: int) -> tuple[Perform, list[int], int]:
+    """Phrases of the train sources' recordings and soundfonts (extracted under ``raw``): how to play one, the
+    labels under ``labels`` they play, and their sample rate."""
+    sounds = Sounds(raw, names_of("train", ("notes", "soundfont")))
+    playable = [label for label in sounds.labels if label < labels]
+    return (lambda label, rng, n: sounds.perform(label, rng, n).audio), playable, sounds.sample_rate
 
 
 def photo_bank(raw: Path, names: Collection[str], sources: list[Source] | None = None) -> PhotoBank:
