@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import eartune
 from .analysis import Analysis
 from .checkpoint import LoadedModel
 from .clip import ClipAudio
@@ -127,6 +128,23 @@ def prototype(model: LoadedModel, name: str) -> torch.Tensor:
     return torch.tensor(prototypes[name.lower()], dtype=torch.float32)
 
 
+def named_features(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[str],
+                   tuned: dict | None = None) -> list[torch.Tensor]:
+    """The ``(K,)`` query of each named pick: its name's prototype tuned to the clip by ear
+    (:func:`.eartune.tune`, all names together), once per set of names when ``tuned`` keeps them."""
+    labels = {label.lower(): label for label in model.net.config.labels}
+    key = tuple(labels.get(name.lower(), name) for name in names)
+    if not key:
+        return []
+    if tuned is None or key not in tuned:
+        start = torch.stack([prototype(model, name) for name in key])
+        features = list(eartune.tune(model, analysis, clip, list(key), start))
+        if tuned is None:
+            return features
+        tuned[key] = features
+    return tuned[key]
+
+
 def _mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """``(W, ...)`` values averaged over windows with ``(W,)`` weights."""
     return (values * weights[:, None]).sum(0) / weights.sum().clamp_min(1e-6)
@@ -143,15 +161,18 @@ def check_queries(analysis: Analysis, model: LoadedModel, queries: list[Query]) 
 
 
 @torch.no_grad()
-def isolate(model: LoadedModel, analysis: Analysis, clip: ClipAudio, queries: list[Query]) -> Separation:
-    """Separate one source per query from ``clip``, plus the residual; sources + residual == original."""
+def isolate(model: LoadedModel, analysis: Analysis, clip: ClipAudio, queries: list[Query],
+            tuned: dict | None = None) -> Separation:
+    """Separate one source per query from ``clip``, plus the residual; sources + residual == original.
+    ``tuned`` keeps named picks' features tuned by ear (:func:`named_features`) for the next call."""
     if not queries:
         raise PixelPlayerError("no query given: click a point or drag a region")
     check_queries(analysis, model, queries)
     followed = [follow(analysis, query_feature(analysis, q)) for q in queries]
     heard = torch.from_numpy(analysis.heard).float()  # (W, labels)
     # Where an instrument is comes from the click; what it sounds like from its name, when given.
-    matched = [m if q.name is None else prototype(model, q.name).expand_as(m) for q, (m, _) in zip(queries, followed)]
+    named = iter(named_features(model, analysis, clip, [q.name for q in queries if q.name is not None], tuned))
+    matched = [m if q.name is None else next(named).expand_as(m) for q, (m, _) in zip(queries, followed)]
     clip_heard = heard.mean(0)  # a player silent in the whole clip stays silent; one that stops is followed
     presence = [p if q.name is not None else p * model.net.agreement(m, clip_heard)
                 for q, (m, p) in zip(queries, followed)]

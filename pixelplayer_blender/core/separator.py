@@ -36,6 +36,7 @@ class Separator:
         self.model = load_model(checkpoint, device)
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self._clips: dict[str, ClipAudio] = {}
+        self._tuned: dict[str, dict] = {}  # per analysis: named picks' features tuned by ear
 
     @property
     def trained(self) -> bool:
@@ -61,7 +62,7 @@ class Separator:
 
     def isolate(self, analysis: Analysis, queries: list[Query]) -> Separation:
         clip = self.clip(analysis)
-        return isolate(self.model, analysis, clip, queries)
+        return isolate(self.model, analysis, clip, queries, self._tuned.setdefault(analysis.key, {}))
 
     def remix(self, analysis: Analysis, levels: list[tuple[Query, float]]) -> np.ndarray:
         """The original with each queried source at its level in dB (the rest unchanged), memory-mapped."""

@@ -33,6 +33,17 @@ def _warp_matrix(linear_bins: int, rows: int) -> torch.Tensor:
     return torch.from_numpy(w)
 
 
+def unwarp_matrix(linear_bins: int, rows: int) -> torch.Tensor:
+    """``(linear_bins, rows)``: each linear-frequency bin reads the log-frequency rows around it (a log-grid
+    mask onto the model's own STFT)."""
+    row = log_row_of_fraction(np.arange(linear_bins) / (linear_bins - 1), rows)
+    lo = np.minimum(np.floor(row).astype(int), rows - 2)
+    w = np.zeros((linear_bins, rows), np.float32)
+    w[np.arange(linear_bins), lo] = 1.0 - (row - lo)
+    w[np.arange(linear_bins), lo + 1] = row - lo
+    return torch.from_numpy(w)
+
+
 class FrontEnd:
     """Mono model-rate audio windows -> log-frequency magnitude spectrograms ``(B, 1, rows, frames)``."""
 
@@ -41,12 +52,22 @@ class FrontEnd:
         self.window = torch.hann_window(config.n_fft)
         self.warp = _warp_matrix(config.n_fft // 2 + 1, config.log_bins)
 
+    def spectrum(self, audio: torch.Tensor) -> torch.Tensor:
+        """Complex STFT ``(B, linear bins, frames)`` of ``(B, window_samples)`` audio on the model's grid."""
+        c = self.config
+        return torch.stft(audio, c.n_fft, c.hop, window=self.window.to(audio.device), center=True,
+                          return_complex=True)[..., : c.frames]
+
+    def inverse(self, spectrum: torch.Tensor) -> torch.Tensor:
+        """``(B, linear bins, frames)`` -> ``(B, window_samples)`` audio (the inverse of :meth:`spectrum`)."""
+        c = self.config
+        pad = torch.nn.functional.pad(spectrum, (0, c.window_samples // c.hop + 1 - spectrum.shape[-1]))
+        return torch.istft(pad, c.n_fft, c.hop, window=self.window.to(spectrum.device), center=True,
+                           length=c.window_samples)
+
     def magnitude(self, audio: torch.Tensor) -> torch.Tensor:
         """Log-frequency magnitude of ``(B, window_samples)`` audio."""
-        c = self.config
-        spec = torch.stft(audio, c.n_fft, c.hop, window=self.window.to(audio.device), center=True,
-                          return_complex=True)[..., : c.frames]
-        return (self.warp.to(audio.device) @ spec.abs()).unsqueeze(1)
+        return (self.warp.to(audio.device) @ self.spectrum(audio).abs()).unsqueeze(1)
 
     @staticmethod
     def network_input(magnitude: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pixelplayer_blender.core.config import PRESETS
-from pixelplayer_blender.core.spectral import FrontEnd, NativeSTFT, log_row_of_fraction
+from pixelplayer_blender.core.spectral import FrontEnd, NativeSTFT, log_row_of_fraction, unwarp_matrix
 
 
 @pytest.mark.parametrize("rate", [8000, 22050, 44100, 96000])
@@ -44,3 +44,24 @@ def test_log_frequency_warp_is_the_papers():
     assert mag.shape == (1, 1, rows, config.frames)
     peak = int(mag[0, 0].mean(1).argmax())
     assert abs(peak - log_row_of_fraction(1000.0 / (config.sample_rate / 2), rows)) < 2
+
+
+def test_a_log_grid_mask_applies_on_the_models_own_stft():
+    config = PRESETS["tiny"]
+    front = FrontEnd(config)
+    audio = torch.randn(2, config.window_samples)
+    spectrum = front.spectrum(audio)
+    assert spectrum.shape == (2, config.n_fft // 2 + 1, config.frames)
+    back = front.inverse(spectrum)
+    tail = config.n_fft  # the frame centred on the last sample is not kept
+    assert back.shape == audio.shape and torch.allclose(back[:, :-tail], audio[:, :-tail], atol=1e-4)
+    unwarp = unwarp_matrix(config.n_fft // 2 + 1, config.log_bins)
+    assert torch.allclose(unwarp.sum(1), torch.ones(unwarp.shape[0]))
+    # A mask passing the rows around 1 kHz only keeps a 1 kHz tone and drops a 3 kHz one.
+    t = torch.arange(config.window_samples) / config.sample_rate
+    low, high = (torch.sin(2 * torch.pi * f * t) for f in (1000.0, 3000.0))
+    mask = torch.zeros(config.log_bins, config.frames)
+    row = round(float(log_row_of_fraction(1000.0 / (config.sample_rate / 2), config.log_bins)))
+    mask[row - 8: row + 9] = 1
+    kept = front.inverse(front.spectrum((low + high)[None]) * (unwarp @ mask))[0, tail:-tail]  # ends: padding
+    assert torch.allclose(kept, low[tail:-tail], atol=0.01)
