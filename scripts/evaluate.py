@@ -13,9 +13,12 @@ the sounding instruments' boxes; pointing game: its peak inside one). Baselines:
 (with a uniform map: the boxes' share of the frame) and the ideal ratio / binary mask oracles applied
 through the engine's native STFT. Prints a Markdown table of medians (label accuracy and localization:
 means), with SDRi: each source's SDR minus the mixture's SDR against that source (a click that
-hands back the mixture scores 0, whatever the mix), the median over duets and trios together; and
+hands back the mixture scores 0, whatever the mix), the median over duets and trios together; the
+picks' correlation (each stem's mean Pearson correlation with the scene's other stems: 1 when every
+click hands back the same audio); and
 for scenes with visible silent players the energy a lone click on one returns (dB relative to the
-mixture; median). SCENES may be any folder with a ``scenes.json`` index: the synthetic
+mixture; median). With ``--named`` each model also gets a row "NAME, named": every click carries its
+instrument's name, as a user who corrects the names would (``--point X,Y=violin``). SCENES may be any folder with a ``scenes.json`` index: the synthetic
 scenes or the real-material sets of ``python -m pixelplayer_blender.training.build eval``; given
 several, every model is scored on each and each set gets its table, headed by the folder's name
 (the JSON maps each folder's name to its table and per-source results).
@@ -29,7 +32,7 @@ import multiprocessing
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +95,18 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     return float(10 * np.log10(max(np.dot(target, target), 1e-12) / max(np.sum((estimate - target) ** 2), 1e-12)))
 
 
+def pick_correlation(estimates: np.ndarray) -> list[float | None]:
+    """Per ``(sources, samples)`` mono estimate, its mean Pearson correlation with the scene's other
+    estimates: 1 where every pick hands back the same audio (the mixture), near 0 for distinct sources."""
+    if len(estimates) < 2:
+        return [None] * len(estimates)
+    c = np.corrcoef(estimates)
+    return [float((c[i].sum() - c[i, i]) / (len(c) - 1)) for i in range(len(c))]
+
+
 def score(scene: Scene, estimates: np.ndarray) -> list[dict]:
-    """Per-source BSS-eval and SI-SDR of ``(sources, channels, samples)`` estimates, on mono downmixes.
+    """Per-source BSS-eval and SI-SDR of ``(sources, channels, samples)`` estimates, on mono downmixes,
+    and how much each resembles the others (:func:`pick_correlation`).
 
     A -140 dB dither keeps an all-silent estimate (the engine found no instrument) scorable: it then
     scores as the failure it is instead of stopping BSS-eval."""
@@ -103,8 +116,8 @@ def score(scene: Scene, estimates: np.ndarray) -> list[dict]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # bss_eval_sources is deprecated in mir_eval 0.8
         sdr, sir, sar, _ = bss_eval_sources(ref, est, compute_permutation=False)
-    return [{"sdr": float(a), "sir": float(b), "sar": float(c), "si_sdr": si_sdr(r, e)}
-            for a, b, c, r, e in zip(sdr, sir, sar, ref, est)]
+    return [{"sdr": float(a), "sir": float(b), "sar": float(c), "si_sdr": si_sdr(r, e), "pick_corr": k}
+            for a, b, c, r, e, k in zip(sdr, sir, sar, ref, est, pick_correlation(est))]
 
 
 def oracle(scene: Scene, binary: bool) -> np.ndarray:
@@ -169,6 +182,19 @@ def evaluate_model(separator: Separator, scene: Scene) -> tuple[list[dict], dict
     return results, {**localization(scene, analysis), "silent_db": silent_click_db(separator, analysis, scene)}
 
 
+def evaluate_named(separator: Separator, scene: Scene) -> list[dict]:
+    """Every sounding instrument clicked at once and named, as ``--point X,Y=NAME`` does (names the model
+    does not know stay unnamed)."""
+    known = {name.lower() for name in separator.model.metadata.get("prototypes", {})}
+    clicks = [replace(c, name=s["name"] if s["name"].lower() in known else None)
+              for c, s in zip(scene.clicks(), scene.doc["sources"])]
+    separation = separator.isolate(separator.analyze(scene.video), clicks)
+    results = score(scene, np.stack([s.audio for s in separation.sources]))
+    for r, stem, truth in zip(results, separation.sources, scene.doc["sources"]):
+        r.update(label=stem.label, truth=truth["name"])
+    return results
+
+
 def ensure_scenes(folder: Path, duets: int, trios: int, make: bool) -> list[Path]:
     index = folder / "scenes.json"
     if not index.exists():
@@ -181,10 +207,12 @@ def ensure_scenes(folder: Path, duets: int, trios: int, make: bool) -> list[Path
 _WORKER: dict = {}
 
 
-def _start_worker(models: list[tuple[str, str | None]], threads: int, cache: str, oracles: bool) -> None:
+def _start_worker(models: list[tuple[str, str | None]], threads: int, cache: str, oracles: bool,
+                  named: bool) -> None:
     torch.set_num_threads(threads)
-    _WORKER.update(oracles=oracles, separators=[(name, Separator(checkpoint=path, threads=threads, cache_dir=cache))
-                                                for name, path in models])
+    _WORKER.update(oracles=oracles, named=named,
+                   separators=[(name, Separator(checkpoint=path, threads=threads, cache_dir=cache))
+                               for name, path in models])
 
 
 def evaluate_scene(sidecar: Path) -> tuple[str, list[tuple[str, list[dict], dict | None]]]:
@@ -198,6 +226,8 @@ def evaluate_scene(sidecar: Path) -> tuple[str, list[tuple[str, list[dict], dict
         out.append(("ideal binary mask (oracle)", score(scene, oracle(scene, binary=True)), None))
     for name, separator in _WORKER["separators"]:
         out.append((name, *evaluate_model(separator, scene)))
+        if _WORKER["named"]:
+            out.append((f"{name}, named", evaluate_named(separator, scene), None))
     for _, results, _ in out:
         for r, unmixed in zip(results, mixture):
             r.update(scene=scene.video.name, sdri=r["sdr"] - unmixed["sdr"])
@@ -208,7 +238,7 @@ def summarise(rows: dict[str, dict]) -> str:
     """The Markdown table: medians of SDR/SIR/SAR/SI-SDR per scene kind, of SDRi over both, label accuracy,
     localization, and the median energy a click on a silent player returns (dB relative to the mixture)."""
     head = ("| method | duet SDR | duet SIR | duet SAR | duet SI-SDR | trio SDR | trio SIR | trio SAR | trio SI-SDR "
-            "| SDRi | label acc. | map in boxes | pointing | silent click |")
+            "| SDRi | pick corr. | label acc. | map in boxes | pointing | silent click |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, row in rows.items():
         cells = [name]
@@ -219,6 +249,8 @@ def summarise(rows: dict[str, dict]) -> str:
         every = [s for kind in row["sources"].values() for s in kind]
         mixed = [s["sdri"] for kind in ("duets", "trios") for s in row["sources"].get(kind, [])]
         cells.append(f"{np.median(mixed):.2f}" if mixed else "–")  # a lone source's "mixture" is itself
+        corr = [s["pick_corr"] for s in every if s.get("pick_corr") is not None]
+        cells.append(f"{np.median(corr):.2f}" if corr else "–")
         labelled = [s["correct"] for s in every if "correct" in s]
         cells.append(f"{100 * np.mean(labelled):.0f} %" if labelled else "–")
         loc = row["localization"]
@@ -240,6 +272,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     p.add_argument("--model", action="append", default=[], metavar="NAME=CHECKPOINT",
                    help="a model to evaluate (repeatable; default: the bundled one)")
     p.add_argument("--no-oracles", action="store_true", help="skip the mixture and oracle baselines")
+    p.add_argument("--named", action="store_true",
+                   help="also score each model with every click named after its instrument (NAME, named)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per process")
     p.add_argument("--jobs", type=int, default=1, help="scenes evaluated in parallel processes")
     p.add_argument("--json", type=Path, help="write every per-source result here")
@@ -253,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     models = [m.split("=", 1) for m in args.model] or [["default", None]]
     rows: dict[str, dict[str, dict]] = {folder.name: {} for folder in args.scenes}
     with tempfile.TemporaryDirectory() as cache, contextlib.ExitStack() as stack:
-        init = (models, args.threads, cache, not args.no_oracles)
+        init = (models, args.threads, cache, not args.no_oracles, args.named)
         if args.jobs > 1:
             pool = stack.enter_context(multiprocessing.get_context("spawn").Pool(args.jobs, _start_worker, init))
             done = pool.imap(evaluate_scene, sidecars)

@@ -236,14 +236,14 @@ def test_evaluate_prints_a_table_for_each_set(runs, tmp_path, capsys):
                                "--duration", "3", "--seed", str(seed)])
     capsys.readouterr()
     report = evaluate.main([str(tmp_path / "scenes"), str(tmp_path / "more"), "--model", f"tiny={model}",
-                            "--json", str(tmp_path / "eval.json")])
+                            "--named", "--json", str(tmp_path / "eval.json")])
     out = capsys.readouterr().out
     assert [line for line in out.splitlines() if line.startswith("###")] == ["### scenes (2 scenes)",
                                                                             "### more (2 scenes)"]
     table = out.split("### scenes (2 scenes)\n\n")[1].split("\n\n")[0]
     assert table.splitlines()[0].startswith("| method | duet SDR")
     assert [line.split(" | ")[0] for line in table.splitlines()[2:]] == [
-        "| tiny", "| mixture (no separation; uniform map)", "| ideal ratio mask (oracle)",
+        "| tiny", "| tiny, named", "| mixture (no separation; uniform map)", "| ideal ratio mask (oracle)",
         "| ideal binary mask (oracle)"]
     rows = report["scenes"]
     tiny = rows["tiny"]["sources"]
@@ -257,6 +257,12 @@ def test_evaluate_prints_a_table_for_each_set(runs, tmp_path, capsys):
         assert mine["sdri"] == pytest.approx(mine["sdr"] - unmixed["sdr"])
     sdri = np.median([s["sdri"] for kind in tiny.values() for s in kind])
     assert table.splitlines()[2].split(" | ")[9] == f"{sdri:.2f}"  # the column after trio SI-SDR
+    named = rows["tiny, named"]["sources"]
+    assert [s["label"] for s in named["duets"]] == [s["truth"] for s in named["duets"]]  # the names given
+    corr = np.median([s["pick_corr"] for kind in tiny.values() for s in kind])
+    assert table.splitlines()[2].split(" | ")[10] == f"{corr:.2f}"
+    assert all(s["pick_corr"] == pytest.approx(1) for s in mixture)  # every pick the same audio
+    assert all(s["pick_corr"] < 0.5 for s in oracle)  # distinct instruments
     assert 0 <= rows["tiny"]["localization"][0]["map_in_boxes"] <= 1
     assert report["more"]["tiny"]["sources"]["duets"] != tiny["duets"]  # other scenes, other scores
     written = json.loads((tmp_path / "eval.json").read_text())
