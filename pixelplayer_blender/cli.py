@@ -114,7 +114,7 @@ class _Ordered(argparse.Action):
 
 
 POINT_HELP = ("a click at pixel X,Y of the source frame (origin top-left); '=NAME' says which instrument it is "
-              "(e.g. 320,180=violin) and makes the separation follow that instrument's sound")
+              "(e.g. 320,180=violin) and makes the separation follow that instrument's sound, tuned to the clip by ear")
 REGION_HELP = "a rectangle of source pixels from X0,Y0 to X1,Y1; '=NAME' as for --point"
 TIME_HELP = "seconds into the clip: the frame the clicks refer to (default: the first frame)"
 

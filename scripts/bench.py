@@ -4,6 +4,7 @@ On generated clips (cached under ``--cache``) it measures, in one run:
   * analysis of the main clip with an empty cache, decode included, as a multiple of real time,
     with the time spent under each progress message;
   * click-to-stem latency once analysed: the median over ``--clicks`` single-point isolations;
+  * two clicks named (``--point X,Y=NAME``): tuned to the clip by ear the first time, then again;
   * HTDemucs's forward pass over the same audio at 44.1 kHz (random weights, decode and
     resampling not counted), extrapolated by segments from its first ``--htdemucs-seconds``;
   * peak RSS of a fresh process that analyses a long clip and isolates one click, for each of
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -118,6 +120,13 @@ def measure_analysis(path: Path, args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         sep.isolate(analysis, [point])
         latencies.append(time.perf_counter() - start)
+    names = sorted(sep.model.metadata.get("prototypes", {}))[:2]
+    named = [replace(p, name=n) for p, n in zip(clicks(info.video.width, info.video.height, info.duration, 2), names)]
+    named_s = [math.nan, math.nan]  # a model without prototypes follows no names
+    for i in range(2 if named else 0):  # tuned by ear, then kept
+        start = time.perf_counter()
+        sep.isolate(analysis, named)
+        named_s[i] = time.perf_counter() - start
     return {
         "clip_seconds": info.duration,
         "load_s": load_s,
@@ -127,6 +136,8 @@ def measure_analysis(path: Path, args: argparse.Namespace) -> dict:
         "click_latency_s": statistics.median(latencies),
         "click_first_s": latencies[0],
         "clicks": len(latencies),
+        "named_clicks_s": named_s[0],
+        "named_clicks_again_s": named_s[1],
         "analysis_stages_s": clock.stages,
     }
 
@@ -247,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     log("  stages: " + ", ".join(f"{name} {s:.2f} s" for name, s in result["analysis_stages_s"].items()))
     log(f"click to stem: median {result['click_latency_s']:.3f} s over {result['clicks']} clicks "
         f"(first {result['click_first_s']:.3f} s)")
+    log(f"two named clicks: {result['named_clicks_s']:.2f} s tuned by ear, {result['named_clicks_again_s']:.3f} s again")
     result.update(measure_htdemucs(clip, args))
     result["vs_htdemucs"] = result["htdemucs_s"] / result["analysis_s"]
     result["vs_htdemucs_cpu"] = result["htdemucs_cpu_s"] / result["analysis_cpu_s"]  # steadier on a busy machine

@@ -1,7 +1,7 @@
 """``sequencer.pixelplayer_name``: say which instrument a pick is; every pick is isolated again.
 
-A named pick uses the sound the model keeps for that name (its prototype feature) and is named after
-it; an empty name goes back to what the picture says.
+A named pick follows the sound the model keeps for that name (its prototype feature, tuned to the clip
+by ear: :mod:`...core.eartune`) and is named after it; an empty name goes back to what the picture says.
 """
 from __future__ import annotations
 
