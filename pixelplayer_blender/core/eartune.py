@@ -32,26 +32,26 @@ EPS = 1e-4  # keeps the logs of the tagger's scores finite
 HEARD = 0.05
 
 
-def loudest_windows(analysis: Analysis, clip: ClipAudio, count: int = WINDOWS) -> list[int]:
-    """The ``count`` analysis windows of ``clip`` with the most energy, in time order."""
+def _native_span(analysis: Analysis, clip: ClipAudio, window: int) -> tuple[int, int]:
+    """The samples ``[start, stop)`` of the clip's native audio under one analysis window."""
     config = analysis.config
     ratio = clip.sample_rate / config.sample_rate
-    starts = plan_windows(analysis.model_samples, config)
-    length = round(config.window_samples * ratio)
-    energy = [float(np.square(clip.read(min(round(s * ratio), clip.samples), min(round(s * ratio) + length,
-                                                                                 clip.samples))).sum())
-              for s in starts]
+    start = min(round(plan_windows(analysis.model_samples, config)[window] * ratio), clip.samples)
+    return start, min(start + round(config.window_samples * ratio), clip.samples)
+
+
+def loudest_windows(analysis: Analysis, clip: ClipAudio, count: int = WINDOWS) -> list[int]:
+    """The ``count`` analysis windows of ``clip`` with the most energy, in time order."""
+    energy = [float(np.square(clip.read(*_native_span(analysis, clip, w))).sum()) for w in range(analysis.windows)]
     return sorted(np.argsort(energy)[::-1][:count].tolist())
 
 
 def window_audio(analysis: Analysis, clip: ClipAudio, window: int) -> torch.Tensor:
     """One analysis window of the clip as the model hears it: mono, at its rate, ``(window_samples,)``."""
-    config = analysis.config
-    ratio = clip.sample_rate / config.sample_rate
-    start = round(plan_windows(analysis.model_samples, config)[window] * ratio)
-    native = clip.read(min(start, clip.samples), min(start + round(config.window_samples * ratio), clip.samples))
-    mono = resample(torch.from_numpy(native.mean(0))[None], clip.sample_rate, config.sample_rate)[0]
-    return torch.nn.functional.pad(mono, (0, max(config.window_samples - mono.numel(), 0)))[: config.window_samples]
+    samples = analysis.config.window_samples
+    native = clip.read(*_native_span(analysis, clip, window))
+    mono = resample(torch.from_numpy(native.mean(0))[None], clip.sample_rate, analysis.config.sample_rate)[0]
+    return torch.nn.functional.pad(mono, (0, max(samples - mono.numel(), 0)))[:samples]
 
 
 def tune(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[str],
@@ -63,6 +63,9 @@ def tune(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[st
     if net.heard is None:
         return start
     ids = [config.labels.index(name) for name in names]
+    deaf = torch.from_numpy(analysis.heard.astype(np.float32)).mean(0)[ids] < HEARD
+    if deaf.all():
+        return start
     front = FrontEnd(config)
     unwarp = unwarp_matrix(config.n_fft // 2 + 1, config.log_bins)
     listened = []
@@ -71,7 +74,6 @@ def tune(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[st
             components = torch.from_numpy(analysis.components[w]).float()[None]
             listened.append((components, front.spectrum(window_audio(analysis, clip, w)[None])[0]))
     logits = torch.logit(start.clamp(1e-3, 1 - 1e-3)).requires_grad_(True)
-    deaf = torch.from_numpy(analysis.heard.astype(np.float32)).mean(0)[ids] < HEARD
     optimiser = torch.optim.Adam([logits], lr=RATE)
     frozen = [p.requires_grad for p in net.parameters()]
     net.requires_grad_(False)
@@ -91,7 +93,7 @@ def tune(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[st
 
 
 def heard_loss(net, front: FrontEnd, unwarp: torch.Tensor, features: torch.Tensor, ids: list[int],
-                  components: torch.Tensor, spectrum: torch.Tensor) -> torch.Tensor:
+               components: torch.Tensor, spectrum: torch.Tensor) -> torch.Tensor:
     """How badly one window's picks (and Rest) are heard: -log of each pick's own name, -log(1 - score) of
     the other picks' names in it and of every name in the Rest."""
     masks = share(torch.sigmoid(net.synth(features[None], components)[0]))  # (Q, F, T)
