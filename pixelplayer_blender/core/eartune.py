@@ -57,10 +57,10 @@ def window_audio(analysis: Analysis, clip: ClipAudio, window: int) -> torch.Tens
 def tune(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[str],
          start: torch.Tensor) -> torch.Tensor:
     """``(Q, K)`` features for picks named ``names`` (vocabulary names), fitted from ``start`` (their
-    prototypes) so that the tagger hears each name in its own pick only.  A model without a tagger, and a
-    name not heard in the clip, keeps ``start``."""
+    prototypes) so that the tagger hears each name in its own pick only.  A model without a tagger, names
+    outside its labels, and a name not heard in the clip keep ``start``."""
     net, config = model.net, analysis.config
-    if net.heard is None:
+    if net.heard is None or not set(names) <= set(config.labels):  # no heard scores for such a name
         return start
     ids = [config.labels.index(name) for name in names]
     deaf = torch.from_numpy(analysis.heard.astype(np.float32)).mean(0)[ids] < HEARD

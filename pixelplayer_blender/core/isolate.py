@@ -131,17 +131,17 @@ def prototype(model: LoadedModel, name: str) -> torch.Tensor:
 def named_features(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[str],
                    tuned: dict | None = None) -> list[torch.Tensor]:
     """The ``(K,)`` query of each named pick: its name's prototype tuned to the clip by ear
-    (:func:`.eartune.tune`, all names together), once per set of names when ``tuned`` keeps them."""
+    (:func:`.eartune.tune`, all names together), once per set of names, which ``tuned`` keeps.  Without
+    ``tuned`` (a lone pick: nothing to be told apart from) the prototypes."""
     labels = {label.lower(): label for label in model.net.config.labels}
     key = tuple(labels.get(name.lower(), name) for name in names)
     if not key:
         return []
-    if tuned is None or key not in tuned:
+    if tuned is None:
+        return [prototype(model, name) for name in key]
+    if key not in tuned:
         start = torch.stack([prototype(model, name) for name in key])
-        features = list(eartune.tune(model, analysis, clip, list(key), start))
-        if tuned is None:
-            return features
-        tuned[key] = features
+        tuned[key] = list(eartune.tune(model, analysis, clip, list(key), start))
     return tuned[key]
 
 
@@ -171,7 +171,8 @@ def isolate(model: LoadedModel, analysis: Analysis, clip: ClipAudio, queries: li
     followed = [follow(analysis, query_feature(analysis, q)) for q in queries]
     heard = torch.from_numpy(analysis.heard).float()  # (W, labels)
     # Where an instrument is comes from the click; what it sounds like from its name, when given.
-    named = iter(named_features(model, analysis, clip, [q.name for q in queries if q.name is not None], tuned))
+    names = [q.name for q in queries if q.name is not None]
+    named = iter(named_features(model, analysis, clip, names, tuned if len(queries) > 1 else None))
     matched = [m if q.name is None else next(named).expand_as(m) for q, (m, _) in zip(queries, followed)]
     clip_heard = heard.mean(0)  # a player silent in the whole clip stays silent; one that stops is followed
     presence = [p if q.name is not None else p * model.net.agreement(m, clip_heard)

@@ -88,8 +88,10 @@ def test_named_picks_are_tuned_once_per_set_of_names(duet):
     assert list(kept) == [tuple(s["name"] for s in duet["doc"]["sources"])]
     again = separator.isolate(analysis, _named(duet))
     assert all(np.array_equal(a.audio, b.audio) for a, b in zip(first.sources, again.sources))
-    separator.isolate(analysis, _named(duet)[:1])
+    separator.isolate(analysis, _named(duet)[::-1])
     assert len(kept) == 2  # another set of names is tuned anew
+    alone = separator.isolate(analysis, _named(duet)[:1])  # a lone pick follows its prototype, kept nowhere
+    assert len(kept) == 2 and alone.sources[0].label == duet["doc"]["sources"][0]["name"]
 
 
 def test_a_model_without_a_tagger_follows_the_prototypes(duet, tmp_path):
@@ -99,5 +101,5 @@ def test_a_model_without_a_tagger_follows_the_prototypes(duet, tmp_path):
     deaf = Separator(checkpoint=save_checkpoint(tmp_path / "deaf.pt", net, model.metadata), cache_dir=tmp_path)
     analysis = deaf.analyze(duet["analysis"].info.path)
     names = [s["name"] for s in duet["doc"]["sources"]]
-    features = named_features(deaf.model, analysis, deaf.clip(analysis), [n.upper() for n in names])
+    features = named_features(deaf.model, analysis, deaf.clip(analysis), [n.upper() for n in names], {})
     assert all(torch.equal(f, prototype(deaf.model, n)) for f, n in zip(features, names))
