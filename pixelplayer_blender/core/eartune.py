@@ -32,24 +32,26 @@ EPS = 1e-4  # keeps the logs of the tagger's scores finite
 HEARD = 0.05
 
 
-def _native_span(analysis: Analysis, clip: ClipAudio, window: int) -> tuple[int, int]:
-    """The samples ``[start, stop)`` of the clip's native audio under one analysis window."""
-    config = analysis.config
-    ratio = clip.sample_rate / config.sample_rate
-    start = min(round(plan_windows(analysis.model_samples, config)[window] * ratio), clip.samples)
-    return start, min(start + round(config.window_samples * ratio), clip.samples)
+def _native_span(analysis: Analysis, clip: ClipAudio, start: int) -> tuple[int, int]:
+    """The samples ``[start, stop)`` of the clip's native audio under the analysis window starting at model
+    sample ``start``."""
+    ratio = clip.sample_rate / analysis.config.sample_rate
+    first = min(round(start * ratio), clip.samples)
+    return first, min(first + round(analysis.config.window_samples * ratio), clip.samples)
 
 
 def loudest_windows(analysis: Analysis, clip: ClipAudio, count: int = WINDOWS) -> list[int]:
     """The ``count`` analysis windows of ``clip`` with the most energy, in time order."""
-    energy = [float(np.square(clip.read(*_native_span(analysis, clip, w))).sum()) for w in range(analysis.windows)]
+    energy = [float(np.square(clip.read(*_native_span(analysis, clip, s))).sum())
+              for s in plan_windows(analysis.model_samples, analysis.config)]
     return sorted(np.argsort(energy)[::-1][:count].tolist())
 
 
 def window_audio(analysis: Analysis, clip: ClipAudio, window: int) -> torch.Tensor:
     """One analysis window of the clip as the model hears it: mono, at its rate, ``(window_samples,)``."""
     samples = analysis.config.window_samples
-    native = clip.read(*_native_span(analysis, clip, window))
+    start = plan_windows(analysis.model_samples, analysis.config)[window]
+    native = clip.read(*_native_span(analysis, clip, start))
     mono = resample(torch.from_numpy(native.mean(0))[None], clip.sample_rate, analysis.config.sample_rate)[0]
     return torch.nn.functional.pad(mono, (0, max(samples - mono.numel(), 0)))[:samples]
 
@@ -75,20 +77,11 @@ def tune(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[st
             listened.append((components, front.spectrum(window_audio(analysis, clip, w)[None])[0]))
     logits = torch.logit(start.clamp(1e-3, 1 - 1e-3)).requires_grad_(True)
     optimiser = torch.optim.Adam([logits], lr=RATE)
-    frozen = [p.requires_grad for p in net.parameters()]
-    net.requires_grad_(False)
-    try:
-        with torch.enable_grad():  # isolation itself runs without gradients
-            for _ in range(STEPS):
-                loss = sum(heard_loss(net, front, unwarp, torch.sigmoid(logits), ids, *window)
-                           for window in listened)
-                optimiser.zero_grad()
-                loss.backward()
-                logits.grad[deaf] = 0
-                optimiser.step()
-    finally:
-        for p, flag in zip(net.parameters(), frozen):
-            p.requires_grad_(flag)
+    with torch.enable_grad():  # isolation itself runs without gradients; the net's own are never computed
+        for _ in range(STEPS):
+            loss = sum(heard_loss(net, front, unwarp, torch.sigmoid(logits), ids, *window) for window in listened)
+            logits.grad = torch.autograd.grad(loss, logits)[0].masked_fill(deaf[:, None], 0)
+            optimiser.step()
     return torch.where(deaf[:, None], start, torch.sigmoid(logits).detach())
 
 

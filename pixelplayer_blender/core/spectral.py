@@ -21,27 +21,26 @@ def log_row_of_fraction(u: np.ndarray, rows: int) -> np.ndarray:
     return np.log1p((WARP_BASE - 1.0) * np.asarray(u)) / math.log(WARP_BASE) * (rows - 1)
 
 
+def _interpolation(positions: np.ndarray, size: int) -> torch.Tensor:
+    """``(len(positions), size)``: each row reads an axis of ``size`` points linearly at its fractional position."""
+    lo = np.minimum(np.floor(positions).astype(int), size - 2)
+    frac = positions - lo
+    w = np.zeros((len(positions), size), np.float32)
+    w[np.arange(len(positions)), lo] = 1.0 - frac
+    w[np.arange(len(positions)), lo + 1] = frac
+    return torch.from_numpy(w)
+
+
 def _warp_matrix(linear_bins: int, rows: int) -> torch.Tensor:
     """``(rows, linear_bins)`` linear-interpolation matrix from the linear to the log-frequency axis."""
     u = (WARP_BASE ** (np.arange(rows) / (rows - 1)) - 1.0) / (WARP_BASE - 1.0)
-    pos = u * (linear_bins - 1)
-    lo = np.minimum(np.floor(pos).astype(int), linear_bins - 2)
-    frac = pos - lo
-    w = np.zeros((rows, linear_bins), np.float32)
-    w[np.arange(rows), lo] = 1.0 - frac
-    w[np.arange(rows), lo + 1] = frac
-    return torch.from_numpy(w)
+    return _interpolation(u * (linear_bins - 1), linear_bins)
 
 
 def unwarp_matrix(linear_bins: int, rows: int) -> torch.Tensor:
     """``(linear_bins, rows)``: each linear-frequency bin reads the log-frequency rows around it (a log-grid
     mask onto the model's own STFT)."""
-    row = log_row_of_fraction(np.arange(linear_bins) / (linear_bins - 1), rows)
-    lo = np.minimum(np.floor(row).astype(int), rows - 2)
-    w = np.zeros((linear_bins, rows), np.float32)
-    w[np.arange(linear_bins), lo] = 1.0 - (row - lo)
-    w[np.arange(linear_bins), lo + 1] = row - lo
-    return torch.from_numpy(w)
+    return _interpolation(log_row_of_fraction(np.arange(linear_bins) / (linear_bins - 1), rows), rows)
 
 
 class FrontEnd:
