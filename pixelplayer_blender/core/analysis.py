@@ -2,8 +2,9 @@
 
 The clip is cut into windows of ``config.window_samples`` model-rate samples with
 50 % overlap.  Per window we keep the K audio components (float16), the per-pixel
-features of ``config.video_frames`` frames, their sound maps and, with a tagger in
-the model, how clearly each named instrument is heard.  Clicks afterwards
+features of ``config.video_frames`` frames, their sound maps, with a tagger in
+the model how clearly each named instrument is heard and, with eyes, which named
+instruments the window's middle frame shows where.  Clicks afterwards
 need no network: see :mod:`.isolate`, which applies masks to the clip's own sound
 (:class:`.clip.ClipAudio`, handed out beside the analysis).
 """
@@ -22,14 +23,14 @@ from typing import BinaryIO, Callable
 import numpy as np
 import torch
 
-from . import cache, media
+from . import cache, eyes, media
 from .checkpoint import LoadedModel
 from .clip import ClipAudio, read_at, scratch_file
 from .config import ModelConfig
 from .errors import Cancelled, PixelPlayerError
 from .spectral import FrontEnd
 
-CACHE_VERSION = 3  # 2: entries carry a manifest (core.cache); 3: and what is heard per window
+CACHE_VERSION = 4  # 2: entries carry a manifest (core.cache); 3: and what is heard per window; 4: and seen
 MIN_SECONDS = 1.0
 BATCH = 4  # windows per forward pass of the audio network
 BATCH_FRAMES = 16  # frames per forward pass of the video network
@@ -59,6 +60,7 @@ class Analysis:
     features: np.ndarray  # (W, V, K, h, w) float16 per-pixel features
     sound_maps: np.ndarray  # (W, V, h, w) float16 fraction of the mixture each pixel claims
     heard: np.ndarray  # (W, labels) float16 how clearly each named instrument is heard (no labels: no tagger)
+    seen: np.ndarray  # (W, labels, h, w) float16 each name's probability per cell of the middle frame (no eyes: 0 labels)
     cached: bool = False  # read back from the disk cache (no network pass was needed)
 
     @property
@@ -125,16 +127,24 @@ def plan_frames(starts: np.ndarray, config: ModelConfig, info: media.MediaInfo) 
     return np.clip(times, 0.0, max(info.duration - 1.0 / info.video.fps, 0.0))
 
 
-def _read_frames(path: Path, times: np.ndarray, size: int, stop: threading.Event, store: BinaryIO) -> None:
-    """Decode the ``size`` x ``size`` RGB frame at each of ``times`` into ``store``, frame ``i`` at ``i`` frames
-    in: on disk, so a long clip's frames never sit in memory."""
-    order = np.argsort(times, kind="stable")
+def _read_frames(path: Path, times: np.ndarray, size: int, stop: threading.Event, store: BinaryIO,
+                 looks: tuple[tuple[int, int], BinaryIO] | None = None) -> None:
+    """Decode the ``size`` x ``size`` RGB frame at each of ``times`` (``(W, V)``) into ``store``, frame ``i``
+    at ``i`` frames in: on disk, so a long clip's frames never sit in memory.  With ``looks`` (a
+    ``(width, height)`` and a store) each window's middle frame goes there too, at that size, for the eyes."""
+    flat = times.ravel()
+    v = times.shape[1]
+    order = np.argsort(flat, kind="stable")
     with media.FrameReader(path, (size, size)) as reader:
         for i in order:
             if stop.is_set():
                 break
             store.seek(int(i) * size * size * 3)
-            store.write(reader.frame_at(float(times[i])).data)
+            store.write(reader.frame_at(float(flat[i])).data)
+            if looks is not None and i % v == v // 2:
+                (w, h), look_store = looks
+                look_store.seek(int(i // v) * w * h * 3)
+                look_store.write(reader.frame_at(float(flat[i]), (w, h)).data)
 
 
 class ComponentStore:
@@ -170,7 +180,7 @@ class ComponentStore:
                                                  "shape": shape})
 
 
-ARRAYS = ("features", "sound_maps", "heard", "frame_times")
+ARRAYS = ("features", "sound_maps", "heard", "seen", "frame_times")
 
 
 def _load(directory: Path, info: media.MediaInfo, key: str) -> Analysis | None:
@@ -189,19 +199,24 @@ def _load(directory: Path, info: media.MediaInfo, key: str) -> Analysis | None:
     return None
 
 
-def _sound_maps(net, features: torch.Tensor, comps: torch.Tensor, mix: torch.Tensor, heard: torch.Tensor
-                ) -> torch.Tensor:
+def _sound_maps(net, features: torch.Tensor, comps: torch.Tensor, mix: torch.Tensor, heard: torch.Tensor,
+                seen: torch.Tensor) -> torch.Tensor:
     """Fraction of each window's mixture energy that each pixel's mask claims, where what the pixel looks
     like is heard in the clip (``PixelPlayerNet.agreement``; a silent player's pixels claim nothing).
 
-    ``features`` (W, V, K, h, w), pooled ``comps`` (W, K, P), ``mix`` (W, P) and the clip's ``heard``
-    scores (labels,) -> (W, V, h, w).
+    ``features`` (W, V, K, h, w), pooled ``comps`` (W, K, P), ``mix`` (W, P), the clip's ``heard``
+    scores (labels,) and what the eyes see (W, labels, h', w'; no labels: no eyes) -> (W, V, h, w).
     """
     w, v, k, h, wd = features.shape
     pixels = features.permute(0, 1, 3, 4, 2).reshape(w, v * h * wd, k)
     masks = torch.sigmoid(net.synth(pixels, comps))
     energy = (masks * mix[:, None]).sum(-1) / mix.sum(-1, keepdim=True).clamp_min(1e-8)
-    return (energy * net.agreement(pixels, heard)).view(w, v, h, wd)
+    looks = None
+    if seen.shape[1]:  # the eyes' cells stretched over the video net's grid, the same for the window's frames
+        grid = torch.nn.functional.interpolate(seen.float(), (h, wd), mode="bilinear", align_corners=False)
+        looks = (grid.permute(0, 2, 3, 1)[:, None].expand(w, v, h, wd, -1).reshape(w, v * h * wd, -1),
+                 eyes.trust(seen.float())[:, None, None])
+    return (energy * net.agreement(pixels, heard, looks)).view(w, v, h, wd)
 
 
 def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Progress | None = None,
@@ -278,10 +293,12 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
     mono = _model_rate(clip, info, config, progress, cancel)
     starts = plan_windows(mono.size, config)
     frame_times = plan_frames(starts, config, info)
+    look_size = eyes.frame_size(info.video.width, info.video.height)
 
     stop = threading.Event()
-    with scratch_file(tmp) as frames, ThreadPoolExecutor(1) as pool:  # the reader ends before its file
-        frames_job = pool.submit(_read_frames, info.path, frame_times.ravel(), config.image_size, stop, frames)
+    with scratch_file(tmp) as frames, scratch_file(tmp) as looks, ThreadPoolExecutor(1) as pool:
+        frames_job = pool.submit(_read_frames, info.path, frame_times, config.image_size, stop, frames,
+                                 (look_size, looks) if net.eyes is not None else None)  # ends before its files
         try:
             with open(tmp / "components.npy", "wb") as store:
                 pooled, mix, heard = _audio_pass(net, config, mono, starts, store, device, progress, cancel)
@@ -289,10 +306,13 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
             frames_job.result()
         finally:
             stop.set()
+        seen = _eyes_pass(net, looks, len(starts), look_size, device, progress, cancel)
         progress(0.8, "video network")
-        features, maps = _video_pass(net, config, frames, pooled, mix, heard.mean(0), device, progress, cancel)
+        features, maps = _video_pass(net, config, frames, pooled, mix, heard.mean(0), seen, device, progress,
+                                     cancel)
     progress(0.9, "caching")
-    arrays = {"features": features, "sound_maps": maps, "heard": heard.half().numpy(), "frame_times": frame_times}
+    arrays = {"features": features, "sound_maps": maps, "heard": heard.half().numpy(), "seen": seen.half().numpy(),
+              "frame_times": frame_times}
     for name, array in arrays.items():
         np.save(tmp / f"{name}.npy", array)
     meta = {"config": config.to_dict(), "trained": model.trained, "model_samples": int(mono.size)}
@@ -302,7 +322,7 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
     cache.commit(tmp, final)
     result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
                       ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"],
-                      arrays["heard"])
+                      arrays["heard"], arrays["seen"])
     progress(0.95, "spectrum")
     clip.prepare()
     progress(1.0, "done")
@@ -337,12 +357,32 @@ def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, 
 
 
 @torch.no_grad()
+def _eyes_pass(net, looks: BinaryIO, windows: int, size: tuple[int, int], device, progress: Progress,
+               cancel: Callable[[], bool]) -> torch.Tensor:
+    """What the eyes see in each window's middle frame (:func:`_read_frames` stored them):
+    ``(W, labels, h, w)``; ``(W, 0, 1, 1)`` for a model without eyes."""
+    if net.eyes is None:
+        return torch.zeros(windows, 0, 1, 1)
+    w, h = size
+    out = []
+    for b in range(0, windows, BATCH_FRAMES):
+        if cancel():
+            raise Cancelled()
+        n = min(BATCH_FRAMES, windows - b)
+        data = read_at(looks, n * w * h * 3, b * w * h * 3)
+        batch = torch.frombuffer(data, dtype=torch.uint8).view(n, h, w, 3).permute(0, 3, 1, 2)
+        out.append(net.eyes(batch.to(device)).float().cpu())
+        progress(0.75 + 0.05 * (b + n) / windows, "eyes")
+    return torch.cat(out)
+
+
+@torch.no_grad()
 def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor, mix: torch.Tensor,
-                heard: torch.Tensor, device, progress: Progress, cancel: Callable[[], bool]
+                heard: torch.Tensor, seen: torch.Tensor, device, progress: Progress, cancel: Callable[[], bool]
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel features ``(W, V, K, h, w)`` and sound maps ``(W, V, h, w)`` (float16) of the frames
     :func:`_read_frames` stored, read back a chunk of :data:`VIDEO_CHUNK` windows at a time; ``heard``:
-    the clip's scores ``(labels,)``."""
+    the clip's scores ``(labels,)``; ``seen``: the eyes' (:func:`_eyes_pass`)."""
     windows, v, size = len(pooled), config.video_frames, config.image_size
     features = maps = None
     for first in range(0, windows, VIDEO_CHUNK):
@@ -356,7 +396,7 @@ def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor
             batch = torch.frombuffer(data, dtype=torch.uint8).view(n, size, size, 3).permute(0, 3, 1, 2)
             out.append(net.pixel_features(batch.to(device)).cpu())
         chunk = torch.cat(out).view(last - first, v, *out[0].shape[1:])
-        chunk_maps = _sound_maps(net, chunk, pooled[first:last], mix[first:last], heard)  # per chunk: masks are large
+        chunk_maps = _sound_maps(net, chunk, pooled[first:last], mix[first:last], heard, seen[first:last])  # per chunk: masks are large
         if features is None:
             features = np.empty((windows, *chunk.shape[1:]), np.float16)
             maps = np.empty((windows, *chunk_maps.shape[1:]), np.float16)

@@ -51,8 +51,8 @@ def save_checkpoint(path: str | Path, net: PixelPlayerNet, metadata: dict) -> Pa
     path = Path(path)
     metadata = {"engine_version": ENGINE_VERSION, **metadata}
     weights = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    # The tagger's weights were int8 at their source: float16 keeps them, at half the size.
-    weights.update({k: v.half() for k, v in weights.items() if k.startswith("heard.")})
+    # The tagger's and the eyes' weights were int8 at their source: float16 keeps them, at half the size.
+    weights.update({k: v.half() for k, v in weights.items() if k.startswith(("heard.", "eyes."))})
     state = {"format": FORMAT, "config": net.config.to_dict(), "metadata": metadata, "state_dict": weights}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)

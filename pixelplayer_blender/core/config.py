@@ -24,6 +24,7 @@ class ModelConfig:
     unet_final_kernel: int = 3  # the full-resolution output conv; 1 saves ~30 % of the U-Net's work
     labels: tuple[str, ...] = ()  # instrument names of the optional label head
     tagger: str = ""  # "yamnet": an AudioSet tagger tells which of ``labels`` are heard (core.audiotag)
+    eyes: str = ""  # "imagenet": ImageNet's classifier tells which of ``labels`` each part of a frame shows (core.eyes)
 
     @property
     def window_samples(self) -> int:

@@ -8,7 +8,9 @@ queries (never more than the whole mixture, the most to the strongest claim),
 mapped onto the native-rate STFT of the original (all channels, full band) and
 inverted.  With a tagger in the model, a query whose pixel looks like an instrument
 the clip's sound does not hold fades too (a visible but silent player stays
-silent), and the name is what the picture says among what is heard.  The residual
+silent), and the name is what the picture (the label head and, with eyes, ImageNet's
+classifier) says among what is heard.  A query the picture names surely follows its
+name's sound, as a named one does; where it is comes from the click.  The residual
 is the original minus all sources, so sources + residual reproduce the original exactly.
 """
 from __future__ import annotations
@@ -18,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import eartune
+from . import eartune, eyes
 from .analysis import Analysis
 from .checkpoint import LoadedModel
 from .clip import ClipAudio
 from .errors import PixelPlayerError
-from .nets import share
+from .nets import Looks, share
 from .query import Query
 
 UNSURE = 0.3  # label-head probability under which a source is called "instrument" rather than a wrong name
@@ -57,6 +59,16 @@ def query_feature(analysis: Analysis, query: Query) -> np.ndarray:
     fmap = analysis.feature_map(query.time or 0.0)
     rows, cols = query.cells(video.width, video.height, fmap.shape[-2:])
     return fmap[:, rows, cols].reshape(fmap.shape[0], -1).mean(axis=1)
+
+
+def query_looks(analysis: Analysis, query: Query) -> Looks | None:
+    """What the eyes take the query's cells of each window's middle frame for ``(W, labels)`` and how far they
+    are trusted there ``(W, 1)`` (:func:`.eyes.at`; None: no eyes)."""
+    if not analysis.seen.shape[1]:
+        return None
+    video = analysis.info.video
+    rows, cols = query.cells(video.width, video.height, analysis.seen.shape[-2:])
+    return eyes.at(torch.from_numpy(analysis.seen[:, :, rows, cols]).float().flatten(2).mean(-1))
 
 
 def follow(analysis: Analysis, feature: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -105,13 +117,14 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
     return share(out)
 
 
-def label_of(model: LoadedModel, feature: torch.Tensor, heard: torch.Tensor, index: int) -> str:
-    """The instrument name ("instrument" when unsure), else a numbered placeholder.  The label head's
-    probabilities for ``feature``, weighted by what the ``heard`` scores say when the model has a tagger
-    (``Heard.name_weights``)."""
-    seen = model.net.label_probabilities(feature[None])
-    if seen is not None:
-        chance = seen[0] if model.net.heard is None else seen[0] * model.net.heard.name_weights(heard)
+def label_of(model: LoadedModel, feature: torch.Tensor, heard: torch.Tensor, looks: Looks | None,
+             index: int) -> str:
+    """The instrument name ("instrument" when unsure), else a numbered placeholder.  What the picture says
+    ``feature`` is (with what the eyes see there, ``looks``: ``PixelPlayerNet.label_probabilities``), weighted
+    by what the ``heard`` scores say when the model has a tagger (``Heard.name_weights``)."""
+    said = model.net.label_probabilities(feature[None], None if looks is None else tuple(x[None] for x in looks))
+    if said is not None:
+        chance = said[0] if model.net.heard is None else said[0] * model.net.heard.name_weights(heard)
         chance = chance / chance.sum().clamp_min(1e-12)
         unsure = UNSURE if model.net.heard is None else UNSURE_HEARD
         return model.net.config.labels[int(chance.argmax())] if chance.max() >= unsure else "instrument"
@@ -169,17 +182,22 @@ def isolate(model: LoadedModel, analysis: Analysis, clip: ClipAudio, queries: li
         raise PixelPlayerError("no query given: click a point or drag a region")
     check_queries(analysis, model, queries)
     followed = [follow(analysis, query_feature(analysis, q)) for q in queries]
+    looks = [query_looks(analysis, q) for q in queries]
     heard = torch.from_numpy(analysis.heard).float()  # (W, labels)
-    # Where an instrument is comes from the click; what it sounds like from its name, when given.
-    names = [q.name for q in queries if q.name is not None]
-    named = iter(named_features(model, analysis, clip, names, tuned if len(queries) > 1 else None))
-    matched = [m if q.name is None else next(named).expand_as(m) for q, (m, _) in zip(queries, followed)]
+    labels = [q.name or label_of(model, _mean(m, p), _mean(heard, p),
+                                  None if s is None else tuple(_mean(x, p) for x in s), i)
+              for i, (q, (m, p), s) in enumerate(zip(queries, followed, looks))]
+    # Where an instrument is comes from the click; what it sounds like from its name: given, else the picture's
+    # when the model keeps a prototype for it.
+    known = {name.lower() for name in model.metadata.get("prototypes", {})}
+    follows = [q.name or (label if label.lower() in known else None) for q, label in zip(queries, labels)]
+    named = iter(named_features(model, analysis, clip, [n for n in follows if n is not None],
+                                tuned if len(queries) > 1 else None))
+    matched = [m if n is None else next(named).expand_as(m) for n, (m, _) in zip(follows, followed)]
     clip_heard = heard.mean(0)  # a player silent in the whole clip stays silent; one that stops is followed
-    presence = [p if q.name is not None else p * model.net.agreement(m, clip_heard)
-                for q, (m, p) in zip(queries, followed)]
+    presence = [p if q.name is not None else p * model.net.agreement(m, clip_heard, s)
+                for q, (m, p), s in zip(queries, followed, looks)]
     masks = model_masks(model, analysis, matched, presence)
-    labels = [q.name or label_of(model, _mean(m, p), _mean(heard, p), i)
-              for i, (q, (m, p)) in enumerate(zip(queries, followed))]
     sources, residual = clip.separate(masks, analysis.config)
     stems = [Stem(src, label, q, p.numpy()) for src, label, q, p in zip(sources, labels, queries, presence)]
     return Separation(stems, residual, clip.sample_rate, model.trained)

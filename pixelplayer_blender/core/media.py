@@ -252,8 +252,9 @@ class FrameReader:
         except av.error.FFmpegError as e:
             raise PixelPlayerError(f"cannot decode {self.path}: {e.strerror}") from None
 
-    def frame_at(self, t: float) -> np.ndarray:
-        """RGB ``(height, width, 3)`` uint8 frame shown at time ``t`` (seconds from the start), as displayed."""
+    def frame_at(self, t: float, size: tuple[int, int] | None = None) -> np.ndarray:
+        """RGB ``(height, width, 3)`` uint8 frame shown at time ``t`` (seconds from the start), as displayed,
+        scaled to ``size`` (displayed ``(width, height)``) if given, else to the reader's."""
         t0 = float(self._stream.start_time * self._stream.time_base) if self._stream.start_time else 0.0
         t += t0
         behind = self._current is not None and self._current.time > t
@@ -266,9 +267,10 @@ class FrameReader:
         if frame is None:
             raise PixelPlayerError(f"{self.path}: no video frame at {t - t0:.2f} s")
         turn = _turn(frame)
-        if self.size is None:
+        size = size or self.size
+        if size is None:
             return displayed(frame.to_ndarray(format="rgb24"), turn)
-        w, h = self.size[::-1] if turn % 180 else self.size
+        w, h = size[::-1] if turn % 180 else size
         return displayed(frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray(), turn)
 
 

@@ -5,8 +5,8 @@
 * audio U-Net: log-frequency spectrogram -> K components,
 * synthesizer: a pixel's feature and the K components -> a spectrogram mask,
 
-optionally an AudioSet tagger (``core/audiotag.py``) saying which named instruments are heard,
-and ``share``, how the masks of several simultaneous clicks split each bin, and
+optionally an AudioSet tagger (``core/audiotag.py``) saying which named instruments are heard
+and ImageNet's classifier (``core/eyes.py``) saying which are seen, and ``share``, how the masks of several simultaneous clicks split each bin, and
 ``widen``, which gives a trained net more components without changing what it does.
 """
 from __future__ import annotations
@@ -18,8 +18,11 @@ from torch import nn
 
 from .audiotag import Heard
 from .config import ModelConfig
+from .eyes import Eyes, blend
 
 HEARD_SHARE = 0.5  # see ``PixelPlayerNet.agreement``
+# What the eyes see where a feature is, ``(..., labels)``, and how far they are trusted there, ``(..., 1)``.
+Looks = tuple[torch.Tensor, torch.Tensor]
 
 
 def _conv_bn(cin: int, cout: int, stride: int = 1, dilation: int = 1, relu: bool = True) -> nn.Sequential:
@@ -218,6 +221,9 @@ class PixelPlayerNet(nn.Module):
         if config.tagger not in ("", "yamnet"):
             raise ValueError(f"unknown tagger {config.tagger!r}")
         self.heard = Heard(len(config.labels)) if config.tagger else None
+        if config.eyes not in ("", "imagenet"):
+            raise ValueError(f"unknown eyes {config.eyes!r}")
+        self.eyes = Eyes(len(config.labels)) if config.eyes else None
         self.register_buffer("pixel_mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer("pixel_std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
 
@@ -233,19 +239,23 @@ class PixelPlayerNet(nn.Module):
     def label_logits(self, feature: torch.Tensor) -> torch.Tensor | None:
         return None if self.label_head is None else self.label_head(feature)
 
-    def label_probabilities(self, feature: torch.Tensor) -> torch.Tensor | None:
-        """``(..., K)`` features -> ``(..., labels)`` what the picture says each one is (softmax)."""
+    def label_probabilities(self, feature: torch.Tensor, looks: Looks | None = None) -> torch.Tensor | None:
+        """``(..., K)`` features -> ``(..., labels)`` what the picture says each one is: the label head's
+        softmax, blended (``eyes.blend``) with what the eyes see there, ``looks``, if given."""
         logits = self.label_logits(feature)
-        return None if logits is None else torch.softmax(logits.float(), -1)
+        if logits is None:
+            return None
+        probabilities = torch.softmax(logits.float(), -1)
+        return probabilities if looks is None else blend(probabilities, *looks)
 
-    def agreement(self, feature: torch.Tensor, heard: torch.Tensor) -> torch.Tensor:
+    def agreement(self, feature: torch.Tensor, heard: torch.Tensor, looks: Looks | None = None) -> torch.Tensor:
         """``(..., K)`` features and the clip's ``(labels,)`` heard scores -> ``(...)`` in [0, 1]: whether what
-        the picture says a pixel is can be heard.  The picture's probabilities weight how clearly each
-        instrument is heard (``Heard.heard_share``); :data:`HEARD_SHARE` or more counts as fully heard.
-        1 for a model without a tagger."""
+        the picture says a pixel is (:meth:`label_probabilities`, with ``looks``) can be heard.  The
+        picture's probabilities weight how clearly each instrument is heard (``Heard.heard_share``);
+        :data:`HEARD_SHARE` or more counts as fully heard.  1 for a model without a tagger."""
         if self.heard is None:
             return torch.ones(feature.shape[:-1])
-        share = (self.label_probabilities(feature) * self.heard.heard_share(heard)).sum(-1)
+        share = (self.label_probabilities(feature, looks) * self.heard.heard_share(heard)).sum(-1)
         return (share / HEARD_SHARE).clamp(0, 1)
 
 
