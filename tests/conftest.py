@@ -77,6 +77,24 @@ def untrained_checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def bundled_without(tmp_path_factory):
+    """Makes the bundled model without one of its parts as a checkpoint file:
+    ``bundled_without("heard", tagger="")`` (no ears), ``bundled_without("eyes", eyes="")`` (no eyes)."""
+    import dataclasses
+
+    from pixelplayer_blender.core.checkpoint import default_checkpoint, load_checkpoint, save_checkpoint
+    from pixelplayer_blender.core.nets import PixelPlayerNet
+
+    def make(part: str, **config) -> Path:
+        model = load_checkpoint(default_checkpoint())
+        net = PixelPlayerNet(dataclasses.replace(model.net.config, **config))
+        net.load_state_dict({k: v for k, v in model.net.state_dict().items() if not k.startswith(f"{part}.")})
+        return save_checkpoint(tmp_path_factory.mktemp("without") / f"without-{part}.pt", net, model.metadata)
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """The seeded untrained ``tiny`` preset as a checkpoint: quick analyses where the model does not matter."""
     from pixelplayer_blender.core.checkpoint import save_checkpoint, untrained_model

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .vocabulary import class_table
+
 SAMPLE_RATE = 16000
 N_CLASSES = 521
 N_MELS = 64
@@ -106,14 +108,7 @@ def resample(waveform: Tensor, rate: int, target: int = SAMPLE_RATE) -> Tensor:
 
 def class_map(labels: tuple[str, ...], classes: list[str]) -> Tensor:
     """``(len(labels), 521)``: 1 where an AudioSet class is how a vocabulary instrument is heard."""
-    index = {name: i for i, name in enumerate(classes)}
-    out = torch.zeros(len(labels), len(classes))
-    for row, label in enumerate(labels):
-        for name in HEARD_AS.get(label, ()):
-            if name not in index:
-                raise ValueError(f"the tagger has no class {name!r} (for {label!r}): not YAMNet's class map?")
-            out[row, index[name]] = 1.0
-    return out
+    return class_table(labels, classes, HEARD_AS, "the tagger (YAMNet)")
 
 
 class Heard(nn.Module):

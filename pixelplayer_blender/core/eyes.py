@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .vocabulary import class_table
+
 N_CLASSES = 1000
 SHORT_SIDE = 224  # ImageNet's input size, on the frame's short side
 LONG_SIDE_MAX = 672  # a wider frame (over 3:1) is squeezed to this
@@ -36,14 +38,8 @@ SEEN_AS = {
 
 def class_map(labels: tuple[str, ...], classes: list[str]) -> Tensor:
     """``(1000, len(labels))``: each ImageNet class's probability shared evenly among the names seen as it."""
-    index = {name: i for i, name in enumerate(classes)}
-    out = torch.zeros(len(classes), len(labels))
-    for column, label in enumerate(labels):
-        for name in SEEN_AS.get(label, ()):
-            if name not in index:
-                raise ValueError(f"ImageNet has no class {name!r} (for {label!r}): not its 1000 class names?")
-            out[index[name], column] = 1.0
-    return out / out.sum(1, keepdim=True).clamp_min(1)
+    table = class_table(labels, classes, SEEN_AS, "ImageNet").T
+    return table / table.sum(1, keepdim=True).clamp_min(1)
 
 
 def frame_size(width: int, height: int) -> tuple[int, int]:

@@ -132,13 +132,19 @@ def label_of(model: LoadedModel, feature: torch.Tensor, heard: torch.Tensor, loo
     return f"source {index + 1}{suffix}"
 
 
+def prototypes(model: LoadedModel) -> dict[str, list[float]]:
+    """The features a model keeps for the instruments it knows by name (their means over training), by lower-case
+    name."""
+    return {key.lower(): value for key, value in model.metadata.get("prototypes", {}).items()}
+
+
 def prototype(model: LoadedModel, name: str) -> torch.Tensor:
-    """The feature a model keeps for the instrument called ``name`` (its mean over training), for named queries."""
-    prototypes = {key.lower(): value for key, value in model.metadata.get("prototypes", {}).items()}
-    if name.lower() not in prototypes:
-        known = ", ".join(sorted(prototypes)) or "none: this model cannot follow names"
-        raise PixelPlayerError(f"the model knows no instrument called {name!r}; it knows: {known}")
-    return torch.tensor(prototypes[name.lower()], dtype=torch.float32)
+    """The feature a model keeps for the instrument called ``name``, for named queries."""
+    known = prototypes(model)
+    if name.lower() not in known:
+        names = ", ".join(sorted(known)) or "none: this model cannot follow names"
+        raise PixelPlayerError(f"the model knows no instrument called {name!r}; it knows: {names}")
+    return torch.tensor(known[name.lower()], dtype=torch.float32)
 
 
 def named_features(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[str],
@@ -188,8 +194,8 @@ def isolate(model: LoadedModel, analysis: Analysis, clip: ClipAudio, queries: li
                                   None if s is None else tuple(_mean(x, p) for x in s), i)
               for i, (q, (m, p), s) in enumerate(zip(queries, followed, looks))]
     # Where an instrument is comes from the click; what it sounds like from its name: given, else the picture's
-    # when the model keeps a prototype for it.
-    known = {name.lower() for name in model.metadata.get("prototypes", {})}
+    # when the model keeps that name's prototype.
+    known = prototypes(model)
     follows = [q.name or (label if label.lower() in known else None) for q, label in zip(queries, labels)]
     named = iter(named_features(model, analysis, clip, [n for n in follows if n is not None],
                                 tuned if len(queries) > 1 else None))

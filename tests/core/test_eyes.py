@@ -2,7 +2,6 @@
 eyes inside an analysis (a held-out emoji duet, and the same model without eyes)."""
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
@@ -10,9 +9,8 @@ import pytest
 import torch
 
 from pixelplayer_blender.core import eyes
-from pixelplayer_blender.core.checkpoint import default_checkpoint, load_checkpoint, save_checkpoint
+from pixelplayer_blender.core.checkpoint import default_checkpoint, load_checkpoint
 from pixelplayer_blender.core.isolate import query_looks
-from pixelplayer_blender.core.nets import PixelPlayerNet
 from pixelplayer_blender.core.query import Point
 from pixelplayer_blender.core.separator import Separator
 from pixelplayer_blender.training import NoteBank
@@ -68,12 +66,9 @@ def duet(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def blind_checkpoint(tmp_path_factory):
+def blind_checkpoint(bundled_without):
     """The bundled model without its eyes."""
-    model = load_checkpoint(default_checkpoint())
-    net = PixelPlayerNet(dataclasses.replace(model.net.config, eyes=""))
-    net.load_state_dict({k: v for k, v in model.net.state_dict().items() if not k.startswith("eyes.")})
-    return save_checkpoint(tmp_path_factory.mktemp("blind") / "blind.pt", net, model.metadata)
+    return bundled_without("eyes", eyes="")
 
 
 def test_an_analysis_keeps_what_the_eyes_see_in_each_window(duet, blind_checkpoint, tmp_path):
