@@ -47,6 +47,8 @@ def test_the_eyes_speak_for_frames_where_they_see_an_instrument():
     assert eyes.trust(frame) == 0.5
     frame[1, 1, 1] = 0.9
     assert eyes.trust(torch.stack([frame, frame])).tolist() == [1, 1]
+    sure = torch.tensor([0.95, 0.03, 0.02])
+    assert torch.allclose(eyes.blend(sure, torch.tensor([0.0, 0.9, 0.0]), torch.tensor([1.0])), sure)
     head = torch.tensor([0.7, 0.2, 0.1])
     assert torch.allclose(eyes.blend(head, torch.zeros(3), torch.tensor([0.0])), head)
     assert torch.allclose(eyes.blend(head, torch.tensor([0.0, 0.9, 0.0]), torch.tensor([1.0])),
