@@ -396,7 +396,8 @@ def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor
             batch = torch.frombuffer(data, dtype=torch.uint8).view(n, size, size, 3).permute(0, 3, 1, 2)
             out.append(net.pixel_features(batch.to(device)).cpu())
         chunk = torch.cat(out).view(last - first, v, *out[0].shape[1:])
-        chunk_maps = _sound_maps(net, chunk, pooled[first:last], mix[first:last], heard, seen[first:last])  # per chunk: masks are large
+        # per chunk: masks are large
+        chunk_maps = _sound_maps(net, chunk, pooled[first:last], mix[first:last], heard, seen[first:last])
         if features is None:
             features = np.empty((windows, *chunk.shape[1:]), np.float16)
             maps = np.empty((windows, *chunk_maps.shape[1:]), np.float16)
