@@ -55,7 +55,8 @@ def test_the_eyes_speak_for_frames_where_they_see_an_instrument():
                           torch.tensor([0.0, 0.9, 0.0]))
     assert torch.allclose(eyes.blend(head, torch.zeros(3), torch.tensor([1.0])), torch.zeros(3))  # background
     seen, trusted = eyes.at(torch.tensor([[0.0, 0.1, 0.05], [0.0, 0.0, 0.0]]))
-    assert torch.allclose(seen[0], torch.tensor([0.0, 2 / 3, 1 / 3])) and torch.allclose(trusted[:, 0], torch.tensor([0.6, 0.0]))
+    assert torch.allclose(seen[0], torch.tensor([0.0, 2 / 3, 1 / 3]))
+    assert torch.allclose(trusted[:, 0], torch.tensor([0.6, 0.0]))
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""scripts/convert_eyes.py: a torchvision mobilenet_v2 state dict and ImageNet's class names become a checkpoint's eyes."""
+"""scripts/convert_eyes.py: a torchvision mobilenet_v2 state dict and ImageNet's class names become eyes."""
 from __future__ import annotations
 
 import pytest
@@ -15,7 +15,8 @@ def imagenet(tmp_path):
     """A float mobilenet_v2 state dict in torchvision's keys (random weights) and 1000 class names."""
     torch.manual_seed(0)
     state = {f"features.{k}": v for k, v in mobilenet_v2_features().state_dict().items()}
-    state["classifier.1.weight"], state["classifier.1.bias"] = torch.randn(N_CLASSES, 1280) * 0.01, torch.randn(N_CLASSES)
+    state["classifier.1.weight"] = torch.randn(N_CLASSES, 1280) * 0.01
+    state["classifier.1.bias"] = torch.randn(N_CLASSES)
     torch.save(state, tmp_path / "mobilenet_v2.pth")
     seen = sorted({name for names in SEEN_AS.values() for name in names})
     classes = seen + [f"class {i}" for i in range(N_CLASSES - len(seen))]
