@@ -60,7 +60,7 @@ class Analysis:
     features: np.ndarray  # (W, V, K, h, w) float16 per-pixel features
     sound_maps: np.ndarray  # (W, V, h, w) float16 fraction of the mixture each pixel claims
     heard: np.ndarray  # (W, labels) float16 how clearly each named instrument is heard (no labels: no tagger)
-    seen: np.ndarray  # (W, labels, h, w) float16 each name's probability per cell of the middle frame (0 labels: no eyes)
+    seen: np.ndarray  # (W, labels, h, w) float16 each name's probability per cell of the middle frame (no eyes: 0)
     cached: bool = False  # read back from the disk cache (no network pass was needed)
 
     @property

@@ -7,7 +7,8 @@
 
 optionally an AudioSet tagger (``core/audiotag.py``) saying which named instruments are heard
 and ImageNet's classifier (``core/eyes.py``) saying which are seen, ``share``, how the masks of
-several simultaneous clicks split each bin, and ``widen``, which gives a trained net more components without changing what it does.
+several simultaneous clicks split each bin, and ``widen``, which gives a trained net more components
+without changing what it does.
 """
 from __future__ import annotations
 
