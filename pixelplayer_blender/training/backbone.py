@@ -95,13 +95,19 @@ def save(path: str | Path, state: dict[str, torch.Tensor], source: str) -> Path:
     return path
 
 
+def under(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries of ``state`` under ``prefix`` (``"features."``, ``"classifier.1."``), the prefix dropped:
+    a part of a converted network, keyed as its module."""
+    return {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+
+
 def load_into(trunk: nn.Module, path: str | Path) -> str:
     """Load a backbone file's ``features.*`` weights into ``trunk`` (the first blocks of
     :func:`..core.nets.mobilenet_v2_features`: all of its entries must be there); returns the source."""
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
         raise ValueError(f"{path} is not a backbone file (see scripts/convert_backbone.py)")
-    weights = {k.removeprefix("features."): v for k, v in saved["state_dict"].items() if k.startswith("features.")}
+    weights = under(saved["state_dict"], "features.")
     missing = sorted(set(trunk.state_dict()) - set(weights))
     if missing:
         raise ValueError(f"{path} lacks {len(missing)} weights of the trunk, e.g. features.{missing[0]}")
