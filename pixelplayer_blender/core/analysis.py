@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -27,7 +27,8 @@ from . import cache, eyes, media
 from .checkpoint import LoadedModel
 from .clip import ClipAudio, read_at, scratch_file
 from .config import ModelConfig
-from .errors import Cancelled, PixelPlayerError
+from .errors import PixelPlayerError
+from .progress import Cancel, Progress, check, never, quiet
 from .spectral import FrontEnd
 
 CACHE_VERSION = 4  # 2: entries carry a manifest (core.cache); 3: and what is heard per window; 4: and seen
@@ -38,13 +39,6 @@ BATCH_FRAMES = 16  # frames per forward pass of the video network
 # Equal to BATCH_FRAMES, so a step is a whole number of batches and batches never depend on the clip's length.
 VIDEO_CHUNK = BATCH_FRAMES
 POOLED = (32, 16)  # (freq, time) grid of the sound-map energy estimate
-
-Progress = Callable[[float, str], None]
-
-
-def _no_progress(fraction: float, message: str) -> None:
-    pass
-
 
 @dataclass(frozen=True)
 class Analysis:
@@ -220,14 +214,13 @@ def _sound_maps(net, features: torch.Tensor, comps: torch.Tensor, mix: torch.Ten
 
 
 def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Progress | None = None,
-            cancel: Callable[[], bool] | None = None) -> tuple[Analysis, ClipAudio]:
+            cancel: Cancel | None = None) -> tuple[Analysis, ClipAudio]:
     """Analyse a clip (or load its cached analysis): audio components, pixel features, sound maps.
 
     Also returns the clip's sound for isolation: already decoded and transformed after a fresh
     analysis, decoded on first use after a cached one.
     """
-    progress = progress or _no_progress
-    cancel = cancel or (lambda: False)
+    progress, cancel = progress or quiet, cancel or never
     path = Path(path).resolve()
     info = media.probe(path)
     validate(info)
@@ -255,7 +248,7 @@ def analyze(model: LoadedModel, path: str | Path, cache_dir: Path, progress: Pro
 
 
 def _model_rate(clip: ClipAudio, info: media.MediaInfo, config: ModelConfig, progress: Progress,
-                cancel: Callable[[], bool]) -> np.ndarray:
+                cancel: Cancel) -> np.ndarray:
     """Decode the clip once: its native sound into ``clip``'s scratch file, and, resampled on the fly,
     the mono model-rate signal the audio network hears (the only whole-clip array kept in memory)."""
     rate = config.sample_rate
@@ -264,8 +257,7 @@ def _model_rate(clip: ClipAudio, info: media.MediaInfo, config: ModelConfig, pro
     expected = max(info.duration * info.audio.sample_rate, 1.0)
     decoded = 0
     for block in clip.decode():
-        if cancel():
-            raise Cancelled()
+        check(cancel)
         for out in resampler.push(block):
             mono.append(out)
         decoded += block.shape[1]
@@ -285,7 +277,7 @@ def _window(mono: np.ndarray, start: int, samples: int) -> np.ndarray:
 
 
 def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, clip: ClipAudio, progress: Progress,
-             cancel: Callable[[], bool]) -> tuple[Analysis, ClipAudio]:
+             cancel: Cancel) -> tuple[Analysis, ClipAudio]:
     """A fresh analysis, written to ``tmp`` and then moved into the cache under ``key``."""
     net, config = model.net, model.net.config
     device = next(net.parameters()).device
@@ -331,7 +323,7 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
 
 @torch.no_grad()
 def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, store, device,
-                progress: Progress, cancel: Callable[[], bool]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                progress: Progress, cancel: Cancel) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Components of every window, appended to ``store``; returns pooled components and mixture for the sound
     maps, and what each window is heard to hold (``(W, labels)``; ``(W, 0)`` for a model without a tagger)."""
     front = FrontEnd(config)
@@ -341,8 +333,7 @@ def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, 
     mix = torch.empty(n, POOLED[0] * POOLED[1])
     heard = torch.empty(n, len(config.labels) if net.heard is not None else 0)
     for b in range(0, n, BATCH):
-        if cancel():
-            raise Cancelled()
+        check(cancel)
         idx = starts[b: b + BATCH]
         wav = torch.from_numpy(np.stack([_window(mono, s, config.window_samples) for s in idx])).to(device)
         mag = front.magnitude(wav)
@@ -358,7 +349,7 @@ def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, 
 
 @torch.no_grad()
 def _eyes_pass(net, looks: BinaryIO, windows: int, size: tuple[int, int], device, progress: Progress,
-               cancel: Callable[[], bool]) -> torch.Tensor:
+               cancel: Cancel) -> torch.Tensor:
     """What the eyes see in each window's middle frame (:func:`_read_frames` stored them):
     ``(W, labels, h, w)``; ``(W, 0, 1, 1)`` for a model without eyes."""
     if net.eyes is None:
@@ -366,8 +357,7 @@ def _eyes_pass(net, looks: BinaryIO, windows: int, size: tuple[int, int], device
     w, h = size
     out = []
     for b in range(0, windows, BATCH_FRAMES):
-        if cancel():
-            raise Cancelled()
+        check(cancel)
         n = min(BATCH_FRAMES, windows - b)
         data = read_at(looks, n * w * h * 3, b * w * h * 3)
         batch = torch.frombuffer(data, dtype=torch.uint8).view(n, h, w, 3).permute(0, 3, 1, 2)
@@ -378,7 +368,7 @@ def _eyes_pass(net, looks: BinaryIO, windows: int, size: tuple[int, int], device
 
 @torch.no_grad()
 def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor, mix: torch.Tensor,
-                heard: torch.Tensor, seen: torch.Tensor, device, progress: Progress, cancel: Callable[[], bool]
+                heard: torch.Tensor, seen: torch.Tensor, device, progress: Progress, cancel: Cancel
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel features ``(W, V, K, h, w)`` and sound maps ``(W, V, h, w)`` (float16) of the frames
     :func:`_read_frames` stored, read back a chunk of :data:`VIDEO_CHUNK` windows at a time; ``heard``:
@@ -386,8 +376,7 @@ def _video_pass(net, config: ModelConfig, frames: BinaryIO, pooled: torch.Tensor
     windows, v, size = len(pooled), config.video_frames, config.image_size
     features = maps = None
     for first in range(0, windows, VIDEO_CHUNK):
-        if cancel():
-            raise Cancelled()
+        check(cancel)
         last = min(first + VIDEO_CHUNK, windows)
         out = []
         for b in range(first * v, last * v, BATCH_FRAMES):  # batches of frames, as many as fit the chunk

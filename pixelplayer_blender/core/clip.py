@@ -19,6 +19,7 @@ import torch
 
 from . import media
 from .config import ModelConfig
+from .progress import Cancel, Progress, check, never, quiet
 from .spectral import NativeSTFT, log_row_of_fraction
 
 SPECTRUM_BUDGET = 256 << 20  # keep the native STFT in memory up to this size
@@ -147,7 +148,8 @@ class ClipAudio:
         start, stop, before, after = self.stft.span(first, last, self.samples)
         return self.stft.transform(torch.from_numpy(self.read(start, stop)), before, after)
 
-    def separate(self, masks: torch.Tensor, config: ModelConfig) -> tuple[list[np.ndarray], np.ndarray]:
+    def separate(self, masks: torch.Tensor, config: ModelConfig, progress: Progress = quiet,
+                 cancel: Cancel = never) -> tuple[list[np.ndarray], np.ndarray]:
         """Sources at the native rate, channels and length from ``(Q, F, model_frames)`` masks on
         ``config``'s grid, and the residual: the original minus all sources.
 
@@ -161,6 +163,8 @@ class ClipAudio:
         files = [scratch_file(self.scratch) for _ in range(masks.shape[0] + 1)]
         carry = torch.zeros(masks.shape[0], hop, self.channels)
         for first in range(0, frames, BLOCK_FRAMES):
+            check(cancel)
+            progress(first / frames, "inverting")
             last = min(first + BLOCK_FRAMES, frames)
             spectrum = self.spectrum(first, last)
             native = grid(masks, first, last)

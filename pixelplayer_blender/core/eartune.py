@@ -18,6 +18,7 @@ from .audiotag import resample
 from .checkpoint import LoadedModel
 from .clip import ClipAudio
 from .nets import share
+from .progress import Cancel, Progress, check, never, quiet
 from .spectral import FrontEnd, unwarp_matrix
 
 # Adam on the features' logits: 12 steps at 0.2 (real MUSIC dev duets and trios, 14 scenes: 2.97 dB SDRi
@@ -56,11 +57,11 @@ def window_audio(analysis: Analysis, clip: ClipAudio, window: int) -> torch.Tens
     return torch.nn.functional.pad(mono, (0, max(samples - mono.numel(), 0)))[:samples]
 
 
-def tune(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[str],
-         start: torch.Tensor) -> torch.Tensor:
+def tune(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[str], start: torch.Tensor,
+         progress: Progress = quiet, cancel: Cancel = never) -> torch.Tensor:
     """``(Q, K)`` features for picks named ``names`` (vocabulary names), fitted from ``start`` (their
     prototypes) so that the tagger hears each name in its own pick only.  A model without a tagger, names
-    outside its labels, and a name not heard in the clip keep ``start``."""
+    outside its labels, and a name not heard in the clip keep ``start``.  ``cancel`` is polled every step."""
     net, config = model.net, analysis.config
     if net.heard is None or not set(names) <= set(config.labels):  # no heard scores for such a name
         return start
@@ -78,7 +79,9 @@ def tune(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[st
     logits = torch.logit(start.clamp(1e-3, 1 - 1e-3)).requires_grad_(True)
     optimiser = torch.optim.Adam([logits], lr=RATE)
     with torch.enable_grad():  # isolation itself runs without gradients; the net's own are never computed
-        for _ in range(STEPS):
+        for step in range(STEPS):
+            check(cancel)
+            progress(step / STEPS, "tuning by ear")
             loss = sum(heard_loss(net, front, unwarp, torch.sigmoid(logits), ids, *window) for window in listened)
             logits.grad = torch.autograd.grad(loss, logits)[0].masked_fill(deaf[:, None], 0)
             optimiser.step()

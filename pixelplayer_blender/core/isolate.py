@@ -26,6 +26,7 @@ from .checkpoint import LoadedModel
 from .clip import ClipAudio
 from .errors import PixelPlayerError
 from .nets import Looks, share
+from .progress import Cancel, Progress, check, never, part, quiet
 from .query import Query
 
 UNSURE = 0.3  # label-head probability under which a source is called "instrument" rather than a wrong name
@@ -99,7 +100,7 @@ def _fade(frames: int) -> torch.Tensor:
 
 @torch.no_grad()
 def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tensor],
-                presence: list[torch.Tensor]) -> torch.Tensor:
+                presence: list[torch.Tensor], cancel: Cancel = never) -> torch.Tensor:
     """Cross-faded masks ``(Q, F, model_frames)``, shared (see ``share``): at most one per bin in all."""
     config, net = analysis.config, model.net
     hop, t = analysis.window_hop, config.frames
@@ -109,6 +110,7 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
     feats = torch.stack(matched, 1)  # (W, Q, K)
     gains = torch.stack(presence, 1)  # (W, Q)
     for w in range(analysis.windows):
+        check(cancel)
         comps = torch.from_numpy(analysis.components[w]).float()
         logits = net.synth(feats[w][None], comps[None])[0]
         out[:, :, w * hop: w * hop + t] += torch.sigmoid(logits) * (gains[w][:, None, None] * fade)
@@ -148,7 +150,7 @@ def prototype(model: LoadedModel, name: str) -> torch.Tensor:
 
 
 def named_features(model: LoadedModel, analysis: Analysis, clip: ClipAudio, names: list[str],
-                   tuned: dict | None = None) -> list[torch.Tensor]:
+                   tuned: dict | None = None, progress: Progress = quiet, cancel: Cancel = never) -> list[torch.Tensor]:
     """The ``(K,)`` query of each named pick: its name's prototype tuned to the clip by ear
     (:func:`.eartune.tune`, all names together), once per set of names, which ``tuned`` keeps.  Without
     ``tuned`` (a lone pick: nothing to be told apart from) the prototypes."""
@@ -160,7 +162,7 @@ def named_features(model: LoadedModel, analysis: Analysis, clip: ClipAudio, name
         return [prototype(model, name) for name in key]
     if key not in tuned:
         start = torch.stack([prototype(model, name) for name in key])
-        tuned[key] = list(eartune.tune(model, analysis, clip, list(key), start))
+        tuned[key] = list(eartune.tune(model, analysis, clip, list(key), start, progress, cancel))
     return tuned[key]
 
 
@@ -181,9 +183,11 @@ def check_queries(analysis: Analysis, model: LoadedModel, queries: list[Query]) 
 
 @torch.no_grad()
 def isolate(model: LoadedModel, analysis: Analysis, clip: ClipAudio, queries: list[Query],
-            tuned: dict | None = None) -> Separation:
+            tuned: dict | None = None, progress: Progress | None = None, cancel: Cancel | None = None) -> Separation:
     """Separate one source per query from ``clip``, plus the residual; sources + residual == original.
-    ``tuned`` keeps named picks' features tuned by ear (:func:`named_features`) for the next call."""
+    ``tuned`` keeps named picks' features tuned by ear (:func:`named_features`) for the next call; ``cancel``
+    is polled between steps."""
+    progress, cancel = progress or quiet, cancel or never
     if not queries:
         raise PixelPlayerError("no query given: click a point or drag a region")
     check_queries(analysis, model, queries)
@@ -198,12 +202,13 @@ def isolate(model: LoadedModel, analysis: Analysis, clip: ClipAudio, queries: li
     known = prototypes(model)
     follows = [q.name or (label if label.lower() in known else None) for q, label in zip(queries, labels)]
     named = iter(named_features(model, analysis, clip, [n for n in follows if n is not None],
-                                tuned if len(queries) > 1 else None))
+                                tuned if len(queries) > 1 else None, part(progress, 0.0, 0.5), cancel))
     matched = [m if n is None else next(named).expand_as(m) for n, (m, _) in zip(follows, followed)]
     clip_heard = heard.mean(0)  # a player silent in the whole clip stays silent; one that stops is followed
     presence = [p if q.name is not None else p * model.net.agreement(m, clip_heard, s)
                 for q, (m, p), s in zip(queries, followed, looks)]
-    masks = model_masks(model, analysis, matched, presence)
-    sources, residual = clip.separate(masks, analysis.config)
+    progress(0.5, "masks")
+    masks = model_masks(model, analysis, matched, presence, cancel)
+    sources, residual = clip.separate(masks, analysis.config, part(progress, 0.6, 1.0), cancel)
     stems = [Stem(src, label, q, p.numpy()) for src, label, q, p in zip(sources, labels, queries, presence)]
     return Separation(stems, residual, clip.sample_rate, model.trained)

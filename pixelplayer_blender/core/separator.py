@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 import torch
 
 from . import analysis as _analysis
-from .analysis import Analysis, Progress
+from .analysis import Analysis
 from .checkpoint import load_model
 from .clip import ClipAudio
 from .isolate import Separation, isolate
+from .progress import Cancel, Progress
 from .query import Query
 
 
@@ -47,8 +46,7 @@ class Separator:
         """A line every output must carry while the model is untrained."""
         return None if self.trained else self.model.metadata.get("warning")
 
-    def analyze(self, path: str | Path, progress: Progress | None = None,
-                cancel: Callable[[], bool] | None = None) -> Analysis:
+    def analyze(self, path: str | Path, progress: Progress | None = None, cancel: Cancel | None = None) -> Analysis:
         analysis, clip = _analysis.analyze(self.model, path, self.cache_dir, progress, cancel)
         self._clips[analysis.key] = clip
         return analysis
@@ -60,9 +58,10 @@ class Separator:
                                                   self.cache_dir)
         return self._clips[analysis.key]
 
-    def isolate(self, analysis: Analysis, queries: list[Query]) -> Separation:
+    def isolate(self, analysis: Analysis, queries: list[Query], progress: Progress | None = None,
+                cancel: Cancel | None = None) -> Separation:
         clip = self.clip(analysis)
-        return isolate(self.model, analysis, clip, queries, self._tuned.setdefault(analysis.key, {}))
+        return isolate(self.model, analysis, clip, queries, self._tuned.setdefault(analysis.key, {}), progress, cancel)
 
     def remix(self, analysis: Analysis, levels: list[tuple[Query, float]]) -> np.ndarray:
         """The original with each queried source at its level in dB (the rest unchanged), memory-mapped."""

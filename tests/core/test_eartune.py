@@ -10,6 +10,7 @@ import torch
 
 from pixelplayer_blender.core import eartune
 from pixelplayer_blender.core.checkpoint import default_checkpoint, load_checkpoint, save_checkpoint
+from pixelplayer_blender.core.errors import Cancelled
 from pixelplayer_blender.core.isolate import named_features, prototype
 from pixelplayer_blender.core.nets import PixelPlayerNet
 from pixelplayer_blender.core.query import Point
@@ -92,6 +93,21 @@ def test_named_picks_are_tuned_once_per_set_of_names(duet):
     assert len(kept) == 2  # another set of names is tuned anew
     alone = separator.isolate(analysis, _named(duet)[:1])  # a lone pick follows its prototype, kept nowhere
     assert len(kept) == 2 and alone.sources[0].label == duet["doc"]["sources"][0]["name"]
+
+
+def test_tuning_reports_progress_and_stops_when_cancelled(duet):
+    separator, analysis = duet["separator"], duet["analysis"]
+    separator._tuned.clear()
+    seen = []
+    with pytest.raises(Cancelled):
+        separator.isolate(analysis, _named(duet), lambda f, m: seen.append((f, m)), lambda: len(seen) >= 3)
+    assert seen == [(i / eartune.STEPS / 2, "tuning by ear") for i in range(3)]
+    assert not separator._tuned[analysis.key]  # nothing half-tuned is kept
+    seen.clear()
+    separator.isolate(analysis, _named(duet), lambda f, m: seen.append((f, m)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] >= 0.6 and {m for _, m in seen} >= {"tuning by ear",
+                                                                                                 "inverting"}
 
 
 def test_a_model_without_a_tagger_follows_the_prototypes(duet, tmp_path):
