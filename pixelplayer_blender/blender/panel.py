@@ -11,9 +11,10 @@ from .pure import deps, session
 
 def _state(movie) -> str:
     path = strips.movie_file(movie)
-    job = session.current.jobs.get(session.ANALYSIS)
-    if job is not None and job.subject == path:
-        return f"Analysing: {job.message} {job.fraction:.0%}"
+    for action, doing in ((session.ANALYSIS, "Analysing"), (session.ISOLATION, "Isolating")):
+        job = session.current.jobs.get(action)
+        if job is not None and job.subject == path:
+            return f"{doing}: {job.message} {job.fraction:.0%}"
     if not os.path.isfile(path):
         return "Media file missing"
     return "Analysed" if path in session.current.analyses else "Not analysed"

@@ -9,6 +9,7 @@ from typing import Any
 
 import bpy
 
+from ..core.progress import never, quiet
 from .errors import UserError, failure
 from .pure import session
 from .pure.jobs import Job, Work
@@ -29,13 +30,14 @@ class TimerJob:
     def finished(self, context, result: Any) -> set[str]:
         raise NotImplementedError
 
-    def run_job(self, context, work: Work, subject: str = "") -> set[str]:
-        """Run ``work(progress, cancelled)`` on ``subject``: in the background from the UI, at once in
-        background mode (a failure then raises, for :func:`.errors.reports`)."""
+    def run_job(self, context, work: Work, subject: str = "", at_once: bool = False) -> set[str]:
+        """Run ``work(progress, cancelled)`` on ``subject``: in the background from the UI, at once when
+        ``at_once`` (an operator executed rather than invoked) or in background mode (a failure then
+        raises, for :func:`.errors.reports`)."""
         if self.job_action in session.current.jobs:
             raise UserError(f"{self.job_action} is already running")
-        if bpy.app.background:
-            return self.finished(context, work(lambda fraction, message: None, lambda: False))
+        if at_once or bpy.app.background:
+            return self.finished(context, work(quiet, never))
         session.current.jobs[self.job_action] = Job(work, subject)
         wm = context.window_manager
         self._timer = wm.event_timer_add(TIMER_SECONDS, window=context.window)

@@ -39,8 +39,7 @@ class SEQUENCER_OT_pixelplayer_analyze(TimerJob, bpy.types.Operator):
 
     @reports(session.ANALYSIS)
     def execute(self, context) -> set[str]:
-        work, path = self._work(context)
-        return self.finished(context, work(lambda fraction, message: None, lambda: False))
+        return self.run_job(context, *self._work(context), at_once=True)
 
     @reports(session.ANALYSIS)
     def invoke(self, context, event) -> set[str]:

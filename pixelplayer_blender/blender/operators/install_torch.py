@@ -44,7 +44,7 @@ class PREFERENCES_OT_pixelplayer_install_torch(TimerJob, bpy.types.Operator):
 
     @reports(session.TORCH_INSTALL)
     def execute(self, context) -> set[str]:
-        return self.finished(context, self._work()(lambda fraction, message: None, lambda: False))
+        return self.run_job(context, self._work(), at_once=True)
 
     @reports(session.TORCH_INSTALL)
     def invoke(self, context, event) -> set[str]:

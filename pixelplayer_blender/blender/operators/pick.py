@@ -1,7 +1,7 @@
 """``sequencer.pixelplayer_pick``: a click on an instrument becomes its sound strip.
 
-Every pick re-isolates all picks of the movie together (:mod:`..picks`), writes each stem to a new
-file, and only then changes the scene: one undo step.
+Every pick re-isolates all picks of the movie together (:mod:`..picks`: in the background from the UI),
+writes each stem to a new file, and only then changes the scene: one undo step.
 """
 from __future__ import annotations
 
@@ -19,36 +19,6 @@ from ..pure.viewmap import view_to_source
 CLICK_PIXELS = 4  # a press and release further apart than this is a drag: a region pick
 
 
-def pick(context, query: Query):
-    """Add the strip for ``query`` (source pixels; its time is set here from the playhead)."""
-    scene, movie = strips.active_movie(context)
-    analysis = picks.analysis_of(movie, strips.media_path(movie))
-    time = geometry.timing(movie, analysis.info.duration).source_time(scene.frame_current)
-    if time is None:
-        raise UserError(f"The playhead is not over '{movie.name}'")
-    editor = scene.sequence_editor
-    earlier = strips.made_for(editor, movie, "pick")
-    rest = strips.made_for(editor, movie, "rest")
-    queries = [strips.query(s) for s in earlier] + [dataclasses.replace(query, time=time)]
-    sources, files, rest_file = picks.separate(context, movie, queries)
-
-    for strip, file in zip(earlier, files):
-        strips.set_sound(strip, file)
-    index = max((s[strips.KEY]["index"] for s in earlier), default=-1) + 1
-    added = strips.add_sound(editor, movie, sources[-1].label, files[-1], "pick", index=index,
-                             query=strips.stored(queries[-1]))
-    added.color_tag = strips.COLOR_TAGS[index % len(strips.COLOR_TAGS)]
-    if rest:
-        strips.set_sound(rest[0], rest_file)
-    else:
-        own = strips.own_sound(editor, movie)
-        strips.add_sound(editor, movie, "Rest", rest_file, "rest")
-        if own is not None:
-            own.mute = True
-            own[strips.KEY] = {"movie": movie.name, "role": "muted"}
-    return added
-
-
 def preview_region(context, event):
     """The sequencer preview region under the mouse, if any."""
     for area in context.screen.areas:
@@ -61,7 +31,7 @@ def preview_region(context, event):
     return None
 
 
-class SEQUENCER_OT_pixelplayer_pick(bpy.types.Operator):
+class SEQUENCER_OT_pixelplayer_pick(picks.Isolating, bpy.types.Operator):
     bl_idname = "sequencer.pixelplayer_pick"
     bl_label = "Pick Instrument"
     bl_description = "Click an instrument in the preview (drag for a region) to add its isolated sound as a strip"
@@ -76,23 +46,50 @@ class SEQUENCER_OT_pixelplayer_pick(bpy.types.Operator):
     y_end: bpy.props.FloatProperty(name="Y End", default=-1, options={"SKIP_SAVE"},
                                    description="Opposite corner of a region pick (negative: a point)")
 
-    @reports("Pick")
-    def execute(self, context) -> set[str]:
+    def _clicked(self) -> Query:
+        """The query the operator's pixels give (a point, or a region when both corners are given)."""
         if min(self.x, self.y) < 0:
             raise UserError("Give x and y in the movie's pixels, or click in the preview")
         if min(self.x_end, self.y_end) < 0:
-            query = Point(self.x, self.y)
-        else:
-            query = Region(min(self.x, self.x_end), min(self.y, self.y_end), max(self.x, self.x_end),
-                           max(self.y, self.y_end))
-        added = pick(context, query)
-        self.report({"INFO"}, f"Added '{added.name}' on channel {added.channel}")
-        return {"FINISHED"}
+            return Point(self.x, self.y)
+        return Region(min(self.x, self.x_end), min(self.y, self.y_end), max(self.x, self.x_end),
+                      max(self.y, self.y_end))
 
+    def _pick(self, context, at_once: bool) -> set[str]:
+        """Isolate the movie's picks with this one (its time from the playhead) added."""
+        scene, movie = strips.active_movie(context)
+        analysis = picks.analysis_of(movie, strips.media_path(movie))
+        time = geometry.timing(movie, analysis.info.duration).source_time(scene.frame_current)
+        if time is None:
+            raise UserError(f"The playhead is not over '{movie.name}'")
+        earlier = [strips.query(s) for s in strips.made_for(scene.sequence_editor, movie, "pick")]
+        self._new = dataclasses.replace(self._clicked(), time=time)
+        return self.isolate(context, movie, earlier + [self._new], at_once)
+
+    def apply(self, context, editor, movie, sources: list, files: list[str]) -> str:
+        earlier = strips.made_for(editor, movie, "pick")
+        picks.restem(editor, movie, earlier, files)
+        index = max((s[strips.KEY]["index"] for s in earlier), default=-1) + 1
+        added = strips.add_sound(editor, movie, sources[-1].label, files[-2], "pick", index=index,
+                                 query=strips.stored(self._new))
+        added.color_tag = strips.COLOR_TAGS[index % len(strips.COLOR_TAGS)]
+        if not strips.made_for(editor, movie, "rest"):
+            own = strips.own_sound(editor, movie)
+            strips.add_sound(editor, movie, "Rest", files[-1], "rest")
+            if own is not None:
+                own.mute = True
+                own[strips.KEY] = {"movie": movie.name, "role": "muted"}
+        return f"Added '{added.name}' on channel {added.channel}"
+
+    @reports("Pick")
+    def execute(self, context) -> set[str]:
+        return self._pick(context, True)
+
+    @reports("Pick")
     def invoke(self, context, event) -> set[str]:
         if min(self.x, self.y) >= 0:
-            return self.execute(context)
-        self._press = None
+            return self._pick(context, False)
+        self._clicking, self._press = True, None
         context.workspace.status_text_set("PixelPlayer: click an instrument in the preview, drag for a region; "
                                           "Esc cancels")
         context.window_manager.modal_handler_add(self)
@@ -114,6 +111,9 @@ class SEQUENCER_OT_pixelplayer_pick(bpy.types.Operator):
         return view_to_source(*view, geometry.frame(scene), geometry.placement(movie, video.width, video.height))
 
     def modal(self, context, event) -> set[str]:
+        """Wait for the click; an operator invoked with the click's pixels isolates (the job's own modal)."""
+        if not getattr(self, "_clicking", False):
+            return super().modal(context, event)
         if event.type in {"ESC", "RIGHTMOUSE"} and event.value == "PRESS":
             context.workspace.status_text_set(None)
             return {"CANCELLED"}
@@ -130,10 +130,11 @@ class SEQUENCER_OT_pixelplayer_pick(bpy.types.Operator):
         if start is None or end is None:
             self.report({"ERROR"}, "Click inside the movie's image in the preview (after Analyze)")
             return {"CANCELLED"}
-        self.x, self.y = start
+        corners = {"x": start[0], "y": start[1]}
         if max(abs(event.mouse_x - px), abs(event.mouse_y - py)) > CLICK_PIXELS:
-            self.x_end, self.y_end = end
-        return self.execute(context)
+            corners.update(x_end=end[0], y_end=end[1])
+        bpy.ops.sequencer.pixelplayer_pick("INVOKE_DEFAULT", **corners)
+        return {"CANCELLED"}  # the click itself changes nothing: the pick is the operator it invoked
 
 
 CLASSES = (SEQUENCER_OT_pixelplayer_pick,)

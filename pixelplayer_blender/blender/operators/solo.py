@@ -11,9 +11,10 @@ class SEQUENCER_OT_pixelplayer_solo(picks.OnPick, bpy.types.Operator):
     bl_label = "Solo Instrument"
     bl_description = "Mute the other isolated instruments of this movie (again: unmute them)"
 
-    def act(self, context, editor, strip) -> str:
+    def act(self, context, editor, strip, at_once: bool) -> set[str]:
         picks.solo(editor, strip)
-        return f"Soloed '{strip.name}'" if picks.soloed(editor, strip) else "Every instrument plays"
+        self.report({"INFO"}, f"Soloed '{strip.name}'" if picks.soloed(editor, strip) else "Every instrument plays")
+        return {"FINISHED"}
 
 
 CLASSES = (SEQUENCER_OT_pixelplayer_solo,)

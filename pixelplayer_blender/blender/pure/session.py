@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # What background jobs are called, in reports and in ``Session.jobs``.
 ANALYSIS = "Analysis"
 TORCH_INSTALL = "PyTorch installation"
+ISOLATION = "Isolation"
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,19 @@ def test_a_pick_can_be_named_and_everything_still_adds_up(duet, extension):
         model.metadata["prototypes"] = bundled
 
 
+def test_isolated_picks_change_the_scene_only_if_they_are_still_those_isolated(duet, extension):
+    scene, movie = duet
+    picks, editor = extension.blender.picks, scene.sequence_editor
+    before = picks.current(editor, movie)
+    assert [name for name, _ in before] == [s.name for s in by_role(scene, "pick")]
+    assert picks.still(editor, movie.name, before) == movie
+    by_role(scene, "pick")[0].name = "renamed meanwhile"
+    with pytest.raises(extension.blender.errors.UserError, match="changed while they were isolated"):
+        picks.still(editor, movie.name, before)
+    with pytest.raises(extension.blender.errors.UserError, match="changed while they were isolated"):
+        picks.still(editor, "no such movie", before)
+
+
 def test_removing_every_pick_restores_the_movie_sound(duet):
     scene, movie = duet
     for pick in by_role(scene, "pick"):
