@@ -133,7 +133,10 @@ class SEQUENCER_OT_pixelplayer_pick(picks.Isolating, bpy.types.Operator):
         corners = {"x": start[0], "y": start[1]}
         if max(abs(event.mouse_x - px), abs(event.mouse_y - py)) > CLICK_PIXELS:
             corners.update(x_end=end[0], y_end=end[1])
-        bpy.ops.sequencer.pixelplayer_pick("INVOKE_DEFAULT", **corners)
+        try:
+            bpy.ops.sequencer.pixelplayer_pick("INVOKE_DEFAULT", **corners)
+        except RuntimeError:  # bpy.ops raises what the invoked operator reported: the user has seen it
+            pass
         return {"CANCELLED"}  # the click itself changes nothing: the pick is the operator it invoked
 
 
