@@ -240,7 +240,7 @@ def cmd_separate(args) -> None:
     out_dir = Path(args.out_dir)
     _check_writable_dir(out_dir)
     sep = _separator(args, queries)
-    result = sep.isolate(sep.analyze(source, ProgressBar("analysing")), queries)
+    result = sep.isolate(sep.analyze(source, ProgressBar("analysing")), queries, ProgressBar("isolating"))
     paths = [out_dir / f"{source.stem}.{i + 1}.{_slug(s.label)}.{args.format}" for i, s in enumerate(result.sources)]
     rest = out_dir / f"{source.stem}.rest.{args.format}"
     for p in (*paths, rest):
@@ -296,7 +296,7 @@ def cmd_remix(args) -> None:
     if out.suffix.lower() not in media.REMIX_CODECS:
         raise PixelPlayerError(f"unsupported video format {out.suffix!r}: use one of {sorted(media.REMIX_CODECS)}")
     sep = _separator(args, [q for q, _ in levels])
-    mixed = sep.remix(sep.analyze(source, ProgressBar("analysing")), levels)
+    mixed = sep.remix(sep.analyze(source, ProgressBar("analysing")), levels, ProgressBar("isolating"))
     peak = max((float(np.abs(block).max(initial=0.0)) for block in media.blocks(mixed)), default=0.0)
     if peak > 1.0:
         print(f"pixelplayer: warning: the remix peaks at {20 * np.log10(peak):+.1f} dBFS and may clip",

@@ -211,4 +211,5 @@ def isolate(model: LoadedModel, analysis: Analysis, clip: ClipAudio, queries: li
     masks = model_masks(model, analysis, matched, presence, cancel)
     sources, residual = clip.separate(masks, analysis.config, part(progress, 0.6, 1.0), cancel)
     stems = [Stem(src, label, q, p.numpy()) for src, label, q, p in zip(sources, labels, queries, presence)]
+    progress(1.0, "done")
     return Separation(stems, residual, clip.sample_rate, model.trained)

@@ -63,8 +63,9 @@ class Separator:
         clip = self.clip(analysis)
         return isolate(self.model, analysis, clip, queries, self._tuned.setdefault(analysis.key, {}), progress, cancel)
 
-    def remix(self, analysis: Analysis, levels: list[tuple[Query, float]]) -> np.ndarray:
+    def remix(self, analysis: Analysis, levels: list[tuple[Query, float]], progress: Progress | None = None,
+              cancel: Cancel | None = None) -> np.ndarray:
         """The original with each queried source at its level in dB (the rest unchanged), memory-mapped."""
-        separation = self.isolate(analysis, [q for q, _ in levels])
+        separation = self.isolate(analysis, [q for q, _ in levels], progress, cancel)
         return self.clip(analysis).remix([stem.audio for stem in separation.sources],
                                          [10.0 ** (db / 20.0) for _, db in levels])
