@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bpy
 
-from ..core.progress import never, quiet
 from . import compat, stem_files, strips
 from .errors import UserError, reports
 from .pure import session
@@ -40,8 +39,8 @@ def still(editor, movie_name: str, picks: list[tuple[str, object]]):
 class Isolating(TimerJob):
     """Mixin for an operator that isolates a movie's picks together and then changes the scene.
 
-    ``isolate(context, movie, queries)`` runs the isolation in the background when invoked from the UI
-    (progress in the status bar, Esc cancels), at once when executed.  Once it has succeeded, the stems
+    ``isolate(context, movie, queries, at_once)`` runs the isolation in the background when invoked from the
+    UI (progress in the status bar, Esc cancels), at once when executed (``at_once``).  Once it has succeeded, the stems
     and the Rest are written to new files and ``apply(context, editor, movie, sources, files)`` changes
     the scene (``files`` ends with the Rest's), only if the movie's picks are still those it started from.
     """
