@@ -8,7 +8,7 @@ from __future__ import annotations
 import bpy
 
 from .. import prefs, strips
-from ..errors import UserError, reports
+from ..errors import reports
 from ..pure import deps, session
 from ..timer_job import TimerJob
 
@@ -22,8 +22,6 @@ class SEQUENCER_OT_pixelplayer_analyze(TimerJob, bpy.types.Operator):
 
     def _work(self, context):
         """The analysis of the active movie's file, as background work; and that file's path."""
-        if session.ANALYSIS in session.current.jobs:
-            raise UserError("An analysis is already running")
         _, movie = strips.active_movie(context)
         path = strips.media_path(movie)
         deps.require()
