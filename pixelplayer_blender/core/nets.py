@@ -143,11 +143,9 @@ class MobileNetVideoNet(nn.Module):
         self.features = mobilenet_v2_features(self.BLOCKS, self.STRIDE)
         self.neck = nn.Sequential(nn.Conv2d(self.CHANNELS, width, 3, 1, 1), nn.ReLU(inplace=True))
         self.head = nn.Conv2d(width, k, 1)
-        self.to(memory_format=torch.channels_last)  # 1.5 to 3 times faster on CPUs
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x.contiguous(memory_format=torch.channels_last))
-        return self.head(self.neck(x)).contiguous()
+        return self.head(self.neck(self.features(x))).contiguous()
 
 
 class AudioUNet(nn.Module):
@@ -183,7 +181,7 @@ class AudioUNet(nn.Module):
         x = nn.functional.leaky_relu(skips.pop(), 0.2)
         for j, up in enumerate(self.up):
             x = up(x if j == 0 else torch.cat([x, skips.pop()], 1))
-        return x
+        return x.contiguous()
 
 
 class Synthesizer(nn.Module):
@@ -227,6 +225,7 @@ class PixelPlayerNet(nn.Module):
         self.eyes = Eyes(len(config.labels)) if config.eyes else None
         self.register_buffer("pixel_mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer("pixel_std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.to(memory_format=torch.channels_last)  # every convolution: 1.3 to 2 times faster on CPUs
 
     def pixel_features(self, frames: torch.Tensor) -> torch.Tensor:
         """``(B, 3, S, S)`` uint8 frames -> ``(B, K, h, w)`` per-pixel features in [0, 1]."""

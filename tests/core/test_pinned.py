@@ -20,9 +20,9 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
 # sha256 of the float32 samples of each stem and of the rest, in output order; then of the heatmap PNG.
 STEMS = [
-    "b2b87af44fc5c7237f401e0ec0af317eabb410803ee894672737d7b09d578081",
+    "f40d985ea5710cdad16ebf4281e65b8b78e54cd06b9b2f01ee5a2bc98c18a47c",
     "c84f2f4a4148313c6327299ba4135c2de0382b10a0676bc870e9b12fd3e9e4c9",
-    "75910a2c4f7721cf72f0eeed2663b50e4070ca749b88e1e68c6553905e79acd1",
+    "17a42bc26e49f2b09918e78216d904a7624cf54e547d4b4f7e59167c782e7856",
 ]
 HEATMAP = "6dfe6965d9e26590284e01f641a8fe31e0d8aaf9d7b2607965cff771da9fab00"  # the legend and confident-only layer (issue 17)
 
