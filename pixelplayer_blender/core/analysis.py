@@ -129,7 +129,7 @@ def _read_frames(path: Path, times: np.ndarray, size: int, stop: threading.Event
     flat = times.ravel()
     v = times.shape[1]
     order = np.argsort(flat, kind="stable")
-    with media.FrameReader(path, (size, size)) as reader:
+    with media.FrameReader(path, (size, size), sampled=True) as reader:
         for i in order:
             if stop.is_set():
                 break

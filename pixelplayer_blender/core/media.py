@@ -211,9 +211,14 @@ def resample(audio: np.ndarray, rate: int, layout: str, new_rate: int, mono: boo
 
 
 class FrameReader:
-    """Random-ish access to RGB frames: the frame on screen at time ``t``, as displayed, scaled at decode."""
+    """Random-ish access to RGB frames: the frame on screen at time ``t``, as displayed, scaled at decode.
 
-    def __init__(self, path: str | Path, size: tuple[int, int] | None = None) -> None:
+    ``sampled``: for a network that samples a clip's frames sparsely, decode only the frames other frames
+    refer to (B-frames are skipped: about 35 % less decoding of H.264), so a frame is the nearest reference
+    frame at or before ``t``, at most a few frames early; decoders that cannot skip decode every frame.
+    """
+
+    def __init__(self, path: str | Path, size: tuple[int, int] | None = None, sampled: bool = False) -> None:
         self.path = Path(path)
         self.size = size  # displayed (width, height) to scale to, or None for the native size
         self._container = _open(self.path)
@@ -225,6 +230,8 @@ class FrameReader:
         if size is not None:
             # Frames scaled down for a network do not need the deblocking filter: ~30 % faster decoding.
             self._stream.codec_context.options = {"skip_loop_filter": "all"}
+        if sampled:
+            self._stream.codec_context.skip_frame = "NONREF"
         self._frames: Iterator[av.VideoFrame] | None = None
         self._current: av.VideoFrame | None = None
         self._next: av.VideoFrame | None = None

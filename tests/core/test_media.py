@@ -49,6 +49,18 @@ def test_frame_reader_scales_at_decode(duet):
         assert reader.frame_at(1.0).shape == (48, 64, 3)
 
 
+@pytest.mark.parametrize("name, codec", [("bframes.mp4", None), ("vp8.webm", None), ("mpeg4.avi", None),
+                                         ("ffv1.mkv", "ffv1")])
+def test_sampled_frames_are_at_most_a_few_frames_early(make_clip, name, codec):
+    clip = make_clip(name, seconds=4.0, width=160, height=96, video_codec=codec, audio=False)
+    with media.FrameReader(clip.path, (80, 48), sampled=True) as sampled, \
+            media.FrameReader(clip.path, (80, 48)) as every:
+        for t in (0.5, 3.7, 1.3, 1.32, 2.9):  # out of order, and across seeks
+            frame = sampled.frame_at(t)
+            assert frame.shape == (48, 80, 3)
+            assert any(np.array_equal(frame, every.frame_at(t - k / clip.fps)) for k in range(5)), t
+
+
 def test_write_audio_round_trip(tmp_path):
     audio = np.random.default_rng(0).uniform(-0.5, 0.5, (2, 12345)).astype(np.float32)
     wav = media.write_audio(tmp_path / "x.wav", audio, 44100)

@@ -20,9 +20,9 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
 # sha256 of the float32 samples of each stem and of the rest, in output order; then of the heatmap PNG.
 STEMS = [
-    "f40d985ea5710cdad16ebf4281e65b8b78e54cd06b9b2f01ee5a2bc98c18a47c",
+    "a1ce39dd5857fbbc39f5783f3b0e094f9a1a62ea617685e51856f42186140591",
     "c84f2f4a4148313c6327299ba4135c2de0382b10a0676bc870e9b12fd3e9e4c9",
-    "17a42bc26e49f2b09918e78216d904a7624cf54e547d4b4f7e59167c782e7856",
+    "1014eee0522b0d27a69540e4756e0e7746d96a41e146b99a541b31ff7bced02e",
 ]
 HEATMAP = "6dfe6965d9e26590284e01f641a8fe31e0d8aaf9d7b2607965cff771da9fab00"  # the legend and confident-only layer (issue 17)
 
