@@ -40,9 +40,10 @@ class Isolating(TimerJob):
     """Mixin for an operator that isolates a movie's picks together and then changes the scene.
 
     ``isolate(context, movie, queries, at_once)`` runs the isolation in the background when invoked from the
-    UI (progress in the status bar, Esc cancels), at once when executed (``at_once``).  Once it has succeeded, the stems
-    and the Rest are written to new files and ``apply(context, editor, movie, sources, files)`` changes
-    the scene (``files`` ends with the Rest's), only if the movie's picks are still those it started from.
+    UI (progress in the status bar, Esc cancels), at once when executed (``at_once``).  Once it has
+    succeeded, the stems and the Rest are written to new files and ``apply(context, editor, movie, sources,
+    files)`` changes the scene (``files`` ends with the Rest's), only if the movie's picks are still those it
+    started from.
     """
 
     job_action = session.ISOLATION
