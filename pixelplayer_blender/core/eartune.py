@@ -1,7 +1,7 @@
 """Named picks tuned to the clip by ear.
 
-A name's prototype (its mean feature over training) is what that instrument usually sounds like to
-the model; a real player, room and microphone sound otherwise.  With a tagger in the model, the
+A name's prototype (its mean feature over training, or tuned to its sound) is what that instrument usually
+sounds like to the model; a real player, room and microphone sound otherwise.  With a tagger in the model, the
 named picks' features are fitted together to the clip, starting from their prototypes: over the
 clip's loudest windows, each pick's sound should be heard as its name and not as the other picks'
 names, and what remains (the Rest) should not be heard as any of them.  The fit moves K numbers per

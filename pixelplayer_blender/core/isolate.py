@@ -135,8 +135,8 @@ def label_of(model: LoadedModel, feature: torch.Tensor, heard: torch.Tensor, loo
 
 
 def prototypes(model: LoadedModel) -> dict[str, list[float]]:
-    """The features a model keeps for the instruments it knows by name (their means over training), by lower-case
-    name."""
+    """The features a model keeps for the instruments it knows by name (their means over training, or tuned to
+    their sound: ``training/nametune.py``), by lower-case name."""
     return {key.lower(): value for key, value in model.metadata.get("prototypes", {}).items()}
 
 

@@ -6,8 +6,9 @@ or three phrases of distinct instruments from the train recordings and soundfont
 each source "clicked" by its name's query (a learnable feature, from the prototype), trained with the
 training's own losses (ratio-mask BCE and the shared SDR-like error of all picks at once).  The U-Net and the
 synthesizer learn too, held near the starting U-Net's components (their relative squared distance, weighted by
-``hold``) so that the video features keep their meaning for the sound map and unnamed clicks.  The video side
-and the label head are unchanged.
+``hold``) so that the video features keep their meaning for the sound map and unnamed clicks.  In about
+``silent`` of the mixtures one player is seen but not heard: its name is queried all the same and must take
+nothing.  The video side and the label head are unchanged.
 """
 from __future__ import annotations
 
@@ -92,7 +93,8 @@ class NameTuner:
         audio = np.stack([[np.roll(self.audio[rng.choice(self.by_label[int(label)])].astype(np.float32),
                                    int(rng.integers(samples))) * 10 ** (rng.uniform(-s.gain_db, s.gain_db) / 20)
                            for label in row] for row in labels])
-        audio[rng.random(s.batch) < s.silent, -1] = 0
+        if s.silent:  # (drawn only then: a run without silent players draws as it did before they were added)
+            audio[rng.random(s.batch) < s.silent, -1] = 0
         return torch.from_numpy(audio.astype(np.float32)), torch.from_numpy(labels)
 
     def losses(self, audio: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
