@@ -47,6 +47,8 @@ def phrase_pool(raw: Path, model: LoadedModel, per_label: int, seed: int) -> tup
 
 @dataclass
 class Settings:
+    """How a tuning run draws its mixtures and learns."""
+
     batch: int = 16
     lr: float = 1e-4  # the U-Net's and the synthesizer's
     query_lr: float = 0.03  # the names' queries (as logits)
@@ -65,12 +67,12 @@ class NameTuner:
         self.model, self.settings = model, settings
         self.net = model.net.eval().requires_grad_(False)  # batch norms keep their statistics
         self.objective = MixAndSeparate(self.net)
-        self.start = copy.deepcopy(self.net.audio)
+        self.start = copy.deepcopy(self.net.audio)  # the U-Net the components are held near
         names = self.net.config.labels
         prototypes = {name.lower(): value for name, value in model.metadata["prototypes"].items()}
-        start = torch.tensor([prototypes.get(name.lower(), [0.5] * self.net.config.k) for name in names])
-        start = start.clamp(0.02, 0.98)
-        self.queries = torch.nn.Parameter(torch.log(start / (1 - start)))
+        first = torch.tensor([prototypes.get(name.lower(), [0.5] * self.net.config.k) for name in names])
+        first = first.clamp(0.02, 0.98)
+        self.queries = torch.nn.Parameter(torch.log(first / (1 - first)))  # logits of each name's feature
         self.net.audio.requires_grad_(True)
         self.net.synth.requires_grad_(True)
         self.optimiser = torch.optim.Adam([
