@@ -1,9 +1,13 @@
-"""Refactors keep the engine's outputs bit for bit: a separation and a sound map, pinned by checksum.
+"""Refactors keep the engine's outputs: a separation and a sound map, pinned.
 
 The seeded untrained model on the common duet clip, one CPU thread (so reductions always run in
 the same order), through the command a user runs.  The clip is written by a fresh process: x264's
-output can depend on what the writing process did before.  A change that alters these numbers on purpose
-(a new model rule, a new front-end) updates the pins in the same commit and says why.
+output can depend on what the writing process did before.  The stems are pinned by their loudness over
+eight stretches, to 0.1 %: bit for bit does not carry from one CPU to another (oneDNN picks other kernels
+on an AMD EPYC than on an Intel CPU with AMX, and the last bits of a click's stem differ), while any change
+of what the engine does moves them by far more.  The sound map, drawn in 8-bit colours, is pinned by its
+PNG's checksum.  A change that alters these numbers on purpose (a new model rule, a new front-end) updates
+the pins in the same commit and says why.
 """
 from __future__ import annotations
 
@@ -11,23 +15,29 @@ import hashlib
 import os
 import subprocess
 import sys
-
 from pathlib import Path
 
+import numpy as np
 import soundfile
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
-# sha256 of the float32 samples of each stem and of the rest, in output order; then of the heatmap PNG.
+# Each stem's and then the rest's RMS over eight equal stretches of its mono downmix, in output order.
 STEMS = [
-    "a1ce39dd5857fbbc39f5783f3b0e094f9a1a62ea617685e51856f42186140591",
-    "c84f2f4a4148313c6327299ba4135c2de0382b10a0676bc870e9b12fd3e9e4c9",
-    "1014eee0522b0d27a69540e4756e0e7746d96a41e146b99a541b31ff7bced02e",
+    [0.0208414, 0.025944, 0.0242573, 0.026429, 0.0224401, 0.0220957, 0.0211908, 0.0205994],
+    [0, 0, 0, 0, 0, 0, 0, 0],  # the region: the untrained model hears nothing there, so it fades to silence
+    [0.0704198, 0.0895188, 0.0804212, 0.0935632, 0.0811052, 0.0835556, 0.0848002, 0.0605978],
 ]
 HEATMAP = "6dfe6965d9e26590284e01f641a8fe31e0d8aaf9d7b2607965cff771da9fab00"  # the legend and confident-only layer (issue 17)
 
 
 DUET = "import clipgen, sys; clipgen.write_clip(sys.argv[1], seconds=8.0, width=320, height=180, fps=25)"
+
+
+def fingerprint(path: Path) -> list[float]:
+    """A stem's RMS over eight equal stretches of its mono downmix."""
+    mono = soundfile.read(path, dtype="float32")[0].mean(1, dtype=np.float64)
+    return [float(np.sqrt(np.mean(np.square(part)))) for part in np.array_split(mono, 8)]
 
 
 def _run(*args, cache) -> None:
@@ -44,8 +54,9 @@ def test_a_separation_and_a_sound_map_are_unchanged(untrained_checkpoint, tmp_pa
     _run("--checkpoint", untrained_checkpoint, "separate", duet, "--point", "241,90",
          "--region", "0,0,100,90", "--time", "1.5", "--out-dir", out, cache=tmp_path / "cache")
     files = sorted(out.iterdir(), key=lambda p: (p.name.split(".")[-2] == "rest", p.name))
-    digests = [hashlib.sha256(soundfile.read(f, dtype="float32")[0].tobytes()).hexdigest() for f in files]
+    loudness = [fingerprint(f) for f in files]
     _run("--checkpoint", untrained_checkpoint, "heatmap", duet, "--time", "2.0", "--out", tmp_path / "map.png",
          cache=tmp_path / "cache")
     heatmap = hashlib.sha256((tmp_path / "map.png").read_bytes()).hexdigest()
-    assert (digests, heatmap) == (STEMS, HEATMAP)
+    np.testing.assert_allclose(loudness, STEMS, rtol=1e-3, atol=1e-7)
+    assert heatmap == HEATMAP
