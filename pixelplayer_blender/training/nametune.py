@@ -22,7 +22,9 @@ import numpy as np
 import torch
 
 from ..core.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
+from ..core.isolate import prototypes
 from .objective import MixAndSeparate, mask_target, shared_error_db, weighted_bce
+from .trainer import learning_rate
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ def phrase_pool(raw: Path, model: LoadedModel, per_label: int, seed: int) -> tup
     from .realsolo import train_phrases  # needs the recordings' decoders, only here
 
     names, samples = model.net.config.labels, model.net.config.window_samples
-    known = {name.lower() for name in model.metadata.get("prototypes", {})}
+    known = prototypes(model)
     perform, playable, _ = train_phrases(raw, len(names))
     audio, labels = [], []
     for i in range(per_label):
@@ -68,9 +70,8 @@ class NameTuner:
         self.net = model.net.eval().requires_grad_(False)  # batch norms keep their statistics
         self.objective = MixAndSeparate(self.net)
         self.start = copy.deepcopy(self.net.audio)  # the U-Net the components are held near
-        names = self.net.config.labels
-        prototypes = {name.lower(): value for name, value in model.metadata["prototypes"].items()}
-        first = torch.tensor([prototypes.get(name.lower(), [0.5] * self.net.config.k) for name in names])
+        known = prototypes(model)
+        first = torch.tensor([known.get(name.lower(), [0.5] * self.net.config.k) for name in self.net.config.labels])
         first = first.clamp(0.02, 0.98)
         self.queries = torch.nn.Parameter(torch.log(first / (1 - first)))  # logits of each name's feature
         self.net.audio.requires_grad_(True)
@@ -80,7 +81,7 @@ class NameTuner:
             {"params": [*self.net.audio.parameters(), *self.net.synth.parameters()], "lr": settings.lr}])
         self.rates = [group["lr"] for group in self.optimiser.param_groups]
         self.steps = 0
-        self.audio, self.labels = audio, labels
+        self.audio = audio
         self.by_label = {int(label): np.flatnonzero(labels == label) for label in np.unique(labels)}
         self.rng = np.random.default_rng(seed)
 
@@ -101,13 +102,10 @@ class NameTuner:
 
     def losses(self, audio: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         """The losses of ``(B, N, samples)`` sources clicked by their ``(B, N)`` names' queries, and ``total``."""
-        b, n = labels.shape
-        front = self.objective.front
         with torch.no_grad():
-            mags = front.magnitude(torch.cat([audio.sum(1), audio.flatten(0, 1)]))[:, 0]
-            mix, sources = mags[:b], mags[b:].view(b, n, *mags.shape[1:])
+            mix, sources = self.objective.magnitudes(audio)
             target, weight = mask_target(mix, sources)
-            log_mix = front.network_input(mix[:, None])
+            log_mix = self.objective.front.network_input(mix[:, None])
             held = self.start(log_mix)
         comps = self.net.components(log_mix)
         logits = self.net.synth(torch.sigmoid(self.queries)[labels], comps)
@@ -119,21 +117,20 @@ class NameTuner:
     def step(self) -> dict[str, float]:
         """One optimiser step on a new batch (:meth:`draw`); its losses."""
         losses = self.losses(*self.draw())
+        for group, rate in zip(self.optimiser.param_groups, self.rates):  # warm-up only: no decay
+            group["lr"] = learning_rate(rate, self.steps, 0.0, max(self.settings.warmup, 1))
         self.steps += 1
-        for group, rate in zip(self.optimiser.param_groups, self.rates):
-            group["lr"] = rate * min(1.0, self.steps / max(self.settings.warmup, 1))
         self.optimiser.zero_grad()
         losses["total"].backward()
         self.optimiser.step()
         return {k: v.item() for k, v in losses.items()}
 
     def save(self, path: Path, **about) -> Path:
-        names = self.net.config.labels
-        known = {name.lower() for name in self.model.metadata["prototypes"]}
-        prototypes = {name: [round(x, 5) for x in torch.sigmoid(self.queries[i]).tolist()]
-                      for i, name in enumerate(names) if name.lower() in known}
-        return save_checkpoint(path, self.net, {**self.model.metadata, "prototypes": prototypes,
-                                                "names_tuned": about})
+        """Write the tuned model, its prototypes the names' queries, with ``about`` as ``names_tuned``."""
+        known = prototypes(self.model)
+        tuned = {name: [round(x, 5) for x in torch.sigmoid(self.queries[i]).tolist()]
+                 for i, name in enumerate(self.net.config.labels) if name.lower() in known}
+        return save_checkpoint(path, self.net, {**self.model.metadata, "prototypes": tuned, "names_tuned": about})
 
 
 def tune_checkpoint(checkpoint: Path, raw: Path, out: Path, minutes: float, per_label: int = 160,

@@ -41,15 +41,20 @@ class MixAndSeparate(nn.Module):
         clicked = local.gather(2, (rows * w + cols)[:, None, None].expand(-1, local.shape[1], 1))[..., 0]
         return pixels.amax((2, 3)), clicked
 
+    def magnitudes(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, N, samples)`` sources -> the log-frequency magnitudes of their mixture ``(B, F, T)`` and of each
+        source ``(B, N, F, T)``."""
+        b, n = audio.shape[:2]
+        mags = self.front.magnitude(torch.cat([audio.sum(1), audio.flatten(0, 1)]))[:, 0]
+        return mags[:b], mags[b:].view(b, n, *mags.shape[1:])
+
     def forward(self, audio: torch.Tensor, members: torch.Tensor, frames: torch.Tensor, centre: torch.Tensor,
                 labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        b, n, samples = audio.shape
         with torch.no_grad(), torch.autocast(audio.device.type, enabled=False):
-            mags = self.front.magnitude(torch.cat([audio.sum(1), audio.flatten(0, 1)]))[:, 0]
-            if self.crop and self.crop < mags.shape[-1]:
-                t0 = int(torch.randint(mags.shape[-1] - self.crop + 1, ()))
-                mags = mags[..., t0: t0 + self.crop]
-            mix, sources = mags[:b], mags[b:].view(b, n, *mags.shape[1:])
+            mix, sources = self.magnitudes(audio)
+            if self.crop and self.crop < mix.shape[-1]:
+                t0 = int(torch.randint(mix.shape[-1] - self.crop + 1, ()))
+                mix, sources = mix[..., t0: t0 + self.crop], sources[..., t0: t0 + self.crop]
             target, weight = mask_target(mix, sources, self.mask)
         with torch.autocast(audio.device.type, enabled=False):  # bfloat16 U-Nets with batch statistics overflow
             comps = self.net.components(self.front.network_input(mix[:, None]))
