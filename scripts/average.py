@@ -12,7 +12,9 @@ first's alone; ``scripts/prototypes.py`` computes the mean's).
 ``--parts`` averages only those networks (``audio``, ``synth``, ``video``, ``label_head``) and keeps
 the first's others, so a fine-tuned model whose video net differs from the one it started from can
 still move its audio side back towards that start.  The others then need only the same spectral
-front-end and those networks' shapes; the prototypes stay when the video net is the first's.
+front-end and those networks' shapes.  The prototypes stay the first's when the video nets differ; when every
+checkpoint has the same video net and keeps prototypes of the same names (legs of ``scripts/tune_names.py``,
+whose queries were tuned with the audio side), they are averaged with the same weights, as logits.
 """
 from __future__ import annotations
 
@@ -50,6 +52,22 @@ def averaged_keys(paths: list[Path], states: list[dict], configs: list, parts: l
     return keys
 
 
+def same_video(states: list[dict]) -> bool:
+    """Whether every state has the first's video net, weight for weight."""
+    keys = [k for k in states[0] if k.split(".")[0] == "video"]
+    return all(k in s and s[k].shape == states[0][k].shape and torch.equal(s[k], states[0][k])
+               for s in states[1:] for k in keys)
+
+
+def mean_prototypes(found: list[dict], share: torch.Tensor) -> dict[str, list[float]]:
+    """The ``share``-weighted mean of prototypes (features in (0, 1)) of the same names, taken as logits."""
+    def logits(values: list[float]) -> torch.Tensor:
+        return torch.logit(torch.tensor(values, dtype=torch.float64).clamp(1e-4, 1 - 1e-4))
+
+    return {name: [round(x, 5) for x in torch.sigmoid(sum(w * logits(f[name]) for w, f in zip(share, found))).tolist()]
+            for name in found[0]}
+
+
 def average(out: Path, paths: list[Path], weights: list[float] | None = None,
             parts: list[str] | None = None) -> Path:
     """Write the (``weights``-weighted) mean of the checkpoints' weights (of ``parts`` alone, if given)
@@ -69,6 +87,10 @@ def average(out: Path, paths: list[Path], weights: list[float] | None = None,
     # The first's alone: scripts/prototypes.py remakes the prototypes, which only the video net's features make.
     dropped = ("validation", "engine_version") + (("prototypes",) if parts is None or "video" in parts else ())
     metadata = {k: v for k, v in first.metadata.items() if k not in dropped}
+    found = [m.metadata.get("prototypes") for m in models]
+    if parts is not None and "video" not in parts and all(found) and all(set(f) == set(found[0]) for f in found) \
+            and same_video(states):
+        metadata["prototypes"] = mean_prototypes(found, share)
     metadata["averaged"] = [str(p) for p in paths]
     if parts is not None:
         metadata["averaged_parts"] = list(parts)
