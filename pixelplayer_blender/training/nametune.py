@@ -8,7 +8,8 @@ training's own losses (ratio-mask BCE and the shared SDR-like error of all picks
 synthesizer learn too, held near the starting U-Net's components (their relative squared distance, weighted by
 ``hold``) so that the video features keep their meaning for the sound map and unnamed clicks.  In about
 ``silent`` of the mixtures one player is seen but not heard: its name is queried all the same and must take
-nothing.  The video side and the label head are unchanged.
+nothing; with ``extra_silent``, a batch's mixtures keep their two or three sounding players and gain a silent one.
+The video side and the label head are unchanged.
 """
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ class Settings:
     gain_db: float = 6.0
     warmup: int = 100  # steps over which the learning rates ramp up from 0
     silent: float = 0.0  # chance that a mixture's last source is silent, its name queried all the same
+    extra_silent: float = 0.0  # chance that a batch's mixtures gain one more player, seen but silent
 
 
 class NameTuner:
@@ -88,9 +90,12 @@ class NameTuner:
     def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch of ``(B, N, samples)`` sources of distinct names, each a pooled phrase shifted in time and
         at a random gain (the last one silent in about ``silent`` of the mixtures: a player who is seen but not
-        heard, whose name must take nothing), and their ``(B, N)`` labels."""
+        heard, whose name must take nothing; in about ``extra_silent`` of the batches one more player, silent,
+        joins every mixture), and their ``(B, N)`` labels."""
         rng, s = self.rng, self.settings
         n = 3 if rng.random() < s.trios else 2
+        extra = bool(s.extra_silent) and rng.random() < s.extra_silent  # (drawn only then, as below)
+        n += extra
         labels = np.stack([rng.choice(list(self.by_label), n, replace=False) for _ in range(s.batch)])
         samples = self.audio.shape[1]
         audio = np.stack([[np.roll(self.audio[rng.choice(self.by_label[int(label)])].astype(np.float32),
@@ -98,6 +103,8 @@ class NameTuner:
                            for label in row] for row in labels])
         if s.silent:  # (drawn only then: a run without silent players draws as it did before they were added)
             audio[rng.random(s.batch) < s.silent, -1] = 0
+        if extra:
+            audio[:, -1] = 0
         return torch.from_numpy(audio.astype(np.float32)), torch.from_numpy(labels)
 
     def losses(self, audio: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:

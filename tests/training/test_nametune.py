@@ -57,3 +57,13 @@ def test_a_silent_player_is_drawn_with_its_name_and_no_sound():
     sources, names = NameTuner(model, audio, labels, Settings(batch=3, silent=1.0)).draw()
     assert sources[:, -1].abs().max() == 0 and sources[:, 0].abs().amax(-1).min() > 0
     assert all(len(set(row.tolist())) == len(row) for row in names)  # distinct names, the silent one's too
+
+
+def test_an_extra_silent_player_joins_the_sounding_ones():
+    model = load_checkpoint(ROOT / "models" / "pixelplayer.pt")
+    bank = NoteBank(model.net.config.sample_rate, persist=False)
+    audio, labels = pool(bank, model.net.config.window_samples, 1, seed=0)
+    sources, names = NameTuner(model, audio, labels, Settings(batch=3, trios=0.0, extra_silent=1.0)).draw()
+    assert sources.shape[1] == 3  # a duet and a silent player
+    assert sources[:, -1].abs().max() == 0 and sources[:, :2].abs().amax(-1).min() > 0
+    assert all(len(set(row.tolist())) == len(row) for row in names)
