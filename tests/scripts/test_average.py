@@ -93,7 +93,10 @@ def test_names_tuned_with_the_audio_side_average_with_it(tmp_path):
         nets.append(PixelPlayerNet(CONFIG))
     nets[1].video.load_state_dict(nets[0].video.state_dict())  # two legs of one model: the same video net
     paths = [save_checkpoint(tmp_path / f"{i}.pt", net, {"trained": True, "prototypes": {
-        "violin": [value] * CONFIG.k, "trumpet": [0.5] * CONFIG.k}}) for i, (net, value) in enumerate(zip(nets, (0.2, 0.8)))]
+        "violin": [value] * CONFIG.k, "trumpet": [0.5] * CONFIG.k}, "averaged": ["older.pt", "lite.pt"],
+        "weights": [0.7, 0.3]}) for i, (net, value) in enumerate(zip(nets, (0.2, 0.8)))]
     mix = load_checkpoint(average.average(tmp_path / "mix.pt", paths, [3, 1], ["audio", "synth"]))
     # As logits: 0.75 logit(0.2) + 0.25 logit(0.8) = logit(1/3).
     assert mix.metadata["prototypes"] == {"violin": [0.33333] * CONFIG.k, "trumpet": [0.5] * CONFIG.k}
+    even = load_checkpoint(average.average(tmp_path / "even.pt", paths, parts=["audio", "synth"]))
+    assert even.metadata["averaged"] == [str(p) for p in paths] and "weights" not in even.metadata  # not the older soup's
