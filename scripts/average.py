@@ -84,9 +84,10 @@ def average(out: Path, paths: list[Path], weights: list[float] | None = None,
         if mean[k].is_floating_point():
             mean[k] = torch.einsum("n,n...->...", share, torch.stack([s[k].double() for s in states])).to(mean[k].dtype)
     first.net.load_state_dict(mean)
-    # The first's alone: scripts/prototypes.py remakes the prototypes, which only the video net's features make.
+    # The first's alone (and an earlier soup's record); scripts/prototypes.py remakes the prototypes, which only
+    # the video net's features make.
     dropped = ("validation", "engine_version", "averaged", "averaged_parts", "weights") \
-        + (("prototypes",) if parts is None or "video" in parts else ())  # ("averaged"...: an earlier soup's)
+        + (("prototypes",) if parts is None or "video" in parts else ())
     metadata = {k: v for k, v in first.metadata.items() if k not in dropped}
     found = [m.metadata.get("prototypes") for m in models]
     if parts is not None and "video" not in parts and all(found) and all(set(f) == set(found[0]) for f in found) \

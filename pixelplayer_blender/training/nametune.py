@@ -74,8 +74,7 @@ class NameTuner:
         self.start = copy.deepcopy(self.net.audio)  # the U-Net the components are held near
         known = prototypes(model)
         first = torch.tensor([known.get(name.lower(), [0.5] * self.net.config.k) for name in self.net.config.labels])
-        first = first.clamp(0.02, 0.98)
-        self.queries = torch.nn.Parameter(torch.log(first / (1 - first)))  # logits of each name's feature
+        self.queries = torch.nn.Parameter(torch.logit(first.clamp(0.02, 0.98)))  # logits of each name's feature
         self.net.audio.requires_grad_(True)
         self.net.synth.requires_grad_(True)
         self.optimiser = torch.optim.Adam([
@@ -154,14 +153,13 @@ def tune_checkpoint(checkpoint: Path, raw: Path, out: Path, minutes: float, per_
     tuner = NameTuner(model, audio, labels, settings, seed)
     about = {"from": str(checkpoint), "minutes": minutes, "phrases_per_name": per_label, "seed": seed,
              **vars(settings)}
-    began, step, recent = time.monotonic(), 0, []
-    while time.monotonic() - began < minutes * 60 and not (steps and step >= steps):
+    began, recent = time.monotonic(), []
+    while time.monotonic() - began < minutes * 60 and not (steps and tuner.steps >= steps):
         recent.append(tuner.step())
-        step += 1
-        if step % 25 == 0:
+        if tuner.steps % 25 == 0:
             means = {k: np.mean([r[k] for r in recent]) for k in recent[0]}
-            log.info("step %d: %s", step, ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
+            log.info("step %d: %s", tuner.steps, ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
             recent = []
-        if snapshot_every and step % snapshot_every == 0:
-            tuner.save(out.with_name(f"{out.stem}_{step:05d}.pt"), **about, steps=step)
-    return tuner.save(out, **about, steps=step)
+        if snapshot_every and tuner.steps % snapshot_every == 0:
+            tuner.save(out.with_name(f"{out.stem}_{tuner.steps:05d}.pt"), **about, steps=tuner.steps)
+    return tuner.save(out, **about, steps=tuner.steps)

@@ -50,20 +50,21 @@ def test_tuning_fits_the_names_queries_and_leaves_the_picture_side_alone(tmp_pat
     assert all(torch.equal(state[k], v) for k, v in picture.items())
 
 
-def test_a_silent_player_is_drawn_with_its_name_and_no_sound():
+def one_phrase_each():
+    """The shipped model and a pool of one phrase of each of :data:`PLAYED`."""
     model = load_checkpoint(ROOT / "models" / "pixelplayer.pt")
     bank = NoteBank(model.net.config.sample_rate, persist=False)
-    audio, labels = pool(bank, model.net.config.window_samples, 1, seed=0)
-    sources, names = NameTuner(model, audio, labels, Settings(batch=3, silent=1.0)).draw()
+    return (model, *pool(bank, model.net.config.window_samples, 1, seed=0))
+
+
+def test_a_silent_player_is_drawn_with_its_name_and_no_sound():
+    sources, names = NameTuner(*one_phrase_each(), Settings(batch=3, silent=1.0)).draw()
     assert sources[:, -1].abs().max() == 0 and sources[:, 0].abs().amax(-1).min() > 0
     assert all(len(set(row.tolist())) == len(row) for row in names)  # distinct names, the silent one's too
 
 
 def test_an_extra_silent_player_joins_the_sounding_ones():
-    model = load_checkpoint(ROOT / "models" / "pixelplayer.pt")
-    bank = NoteBank(model.net.config.sample_rate, persist=False)
-    audio, labels = pool(bank, model.net.config.window_samples, 1, seed=0)
-    sources, names = NameTuner(model, audio, labels, Settings(batch=3, trios=0.0, extra_silent=1.0)).draw()
+    sources, names = NameTuner(*one_phrase_each(), Settings(batch=3, trios=0.0, extra_silent=1.0)).draw()
     assert sources.shape[1] == 3  # a duet and a silent player
     assert sources[:, -1].abs().max() == 0 and sources[:, :2].abs().amax(-1).min() > 0
     assert all(len(set(row.tolist())) == len(row) for row in names)
