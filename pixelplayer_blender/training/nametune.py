@@ -24,6 +24,7 @@ import torch
 
 from ..core.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from ..core.isolate import prototypes
+from . import acoustics
 from .objective import MixAndSeparate, mask_target, shared_error_db, weighted_bce
 from .trainer import learning_rate
 
@@ -61,6 +62,8 @@ class Settings:
     warmup: int = 100  # steps over which the learning rates ramp up from 0
     silent: float = 0.0  # chance that a mixture's last source is silent, its name queried all the same
     extra_silent: float = 0.0  # chance that a batch's mixtures gain one more player, seen but silent
+    dense: float = 0.0  # chance that a source plays on through its rests: a second phrase of its name over it
+    room_tone: float = 0.0  # chance that a source carries a noise floor 20-40 dB under it, as real recordings do
 
 
 class NameTuner:
@@ -96,15 +99,26 @@ class NameTuner:
         extra = bool(s.extra_silent) and rng.random() < s.extra_silent  # (drawn only then, as below)
         n += extra
         labels = np.stack([rng.choice(list(self.by_label), n, replace=False) for _ in range(s.batch)])
-        samples = self.audio.shape[1]
-        audio = np.stack([[np.roll(self.audio[rng.choice(self.by_label[int(label)])].astype(np.float32),
-                                   int(rng.integers(samples))) * 10 ** (rng.uniform(-s.gain_db, s.gain_db) / 20)
+        audio = np.stack([[self.phrase(int(label)) * 10 ** (rng.uniform(-s.gain_db, s.gain_db) / 20)
                            for label in row] for row in labels])
         if s.silent:  # (drawn only then: a run without silent players draws as it did before they were added)
             audio[rng.random(s.batch) < s.silent, -1] = 0
         if extra:
             audio[:, -1] = 0
         return torch.from_numpy(audio.astype(np.float32)), torch.from_numpy(labels)
+
+    def phrase(self, label: int) -> np.ndarray:
+        """A pooled phrase of ``label`` shifted in time; in about ``dense`` of the draws another one of the same
+        name (-6..0 dB) plays over it, and in about ``room_tone`` of them a noise floor lies under it."""
+        rng, s = self.rng, self.settings
+        shifted = lambda: np.roll(self.audio[rng.choice(self.by_label[label])].astype(np.float32),
+                                  int(rng.integers(self.audio.shape[1])))
+        audio = shifted()
+        if s.dense and rng.random() < s.dense:  # (drawn only then, as in draw)
+            audio += shifted() * 10 ** (rng.uniform(-6, 0) / 20)
+        if s.room_tone and rng.random() < s.room_tone:
+            audio = acoustics.noise_floor(audio, rng, self.model.net.config.sample_rate, (20, 40))
+        return audio
 
     def losses(self, audio: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         """The losses of ``(B, N, samples)`` sources clicked by their ``(B, N)`` names' queries, and ``total``."""
