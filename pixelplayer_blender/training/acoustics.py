@@ -44,9 +44,9 @@ def colour(audio: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.
     return np.fft.irfft(spectrum, n)[: len(audio)].astype(np.float32)
 
 
-def noise_floor(audio: np.ndarray, rng: np.random.Generator, sample_rate: int, below_db: tuple[float, float]
-                ) -> np.ndarray:
-    """``audio`` with a noise floor (white to brown) ``below_db`` (a range) under its RMS."""
+def microphone(audio: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
+    """A microphone and a recorder: a noise floor (white to brown, 45-75 dB under the signal), soft
+    compression, and now and then AAC coding at a low bitrate."""
     rms = float(np.sqrt(np.mean(audio**2)))
     if rms == 0.0:
         return audio
@@ -54,17 +54,8 @@ def noise_floor(audio: np.ndarray, rng: np.random.Generator, sample_rate: int, b
     freqs = np.fft.rfftfreq(len(audio), 1.0 / sample_rate)
     noise = np.fft.irfft(np.fft.rfft(rng.standard_normal(len(audio))) / np.maximum(freqs, 20.0) ** (tilt / 2),
                          len(audio))
-    noise *= rms * 10 ** (-rng.uniform(*below_db) / 20) / max(float(np.sqrt(np.mean(noise**2))), 1e-12)
-    return audio + noise.astype(np.float32)
-
-
-def microphone(audio: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
-    """A microphone and a recorder: a noise floor (white to brown, 45-75 dB under the signal), soft
-    compression, and now and then AAC coding at a low bitrate."""
-    rms = float(np.sqrt(np.mean(audio**2)))
-    if rms == 0.0:
-        return audio
-    out = noise_floor(audio, rng, sample_rate, (45, 75))
+    noise *= rms * 10 ** (-rng.uniform(45, 75) / 20) / max(float(np.sqrt(np.mean(noise**2))), 1e-12)
+    out = audio + noise.astype(np.float32)
     if rng.random() < 0.3:  # a compressor: tanh knee at 2-6 x RMS
         knee = rms * rng.uniform(2, 6)
         out = (knee * np.tanh(out / knee)).astype(np.float32)

@@ -24,7 +24,6 @@ import torch
 
 from ..core.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from ..core.isolate import prototypes
-from . import acoustics
 from .objective import MixAndSeparate, mask_target, shared_error_db, weighted_bce
 from .trainer import learning_rate
 
@@ -63,7 +62,6 @@ class Settings:
     silent: float = 0.0  # chance that a mixture's last source is silent, its name queried all the same
     extra_silent: float = 0.0  # chance that a batch's mixtures gain one more player, seen but silent
     dense: float = 0.0  # chance that a source plays on through its rests: a second phrase of its name over it
-    room_tone: float = 0.0  # chance that a source carries a noise floor 20-40 dB under it, as real recordings do
 
 
 class NameTuner:
@@ -109,15 +107,13 @@ class NameTuner:
 
     def phrase(self, label: int) -> np.ndarray:
         """A pooled phrase of ``label`` shifted in time; in about ``dense`` of the draws another one of the same
-        name (-6..0 dB) plays over it, and in about ``room_tone`` of them a noise floor lies under it."""
+        name (-6..0 dB) plays over it, filling its rests as a real performer plays on."""
         rng, s = self.rng, self.settings
         shifted = lambda: np.roll(self.audio[rng.choice(self.by_label[label])].astype(np.float32),
                                   int(rng.integers(self.audio.shape[1])))
         audio = shifted()
         if s.dense and rng.random() < s.dense:  # (drawn only then, as in draw)
             audio += shifted() * 10 ** (rng.uniform(-6, 0) / 20)
-        if s.room_tone and rng.random() < s.room_tone:
-            audio = acoustics.noise_floor(audio, rng, self.model.net.config.sample_rate, (20, 40))
         return audio
 
     def losses(self, audio: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:

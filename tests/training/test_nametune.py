@@ -70,16 +70,12 @@ def test_an_extra_silent_player_joins_the_sounding_ones():
     assert all(len(set(row.tolist())) == len(row) for row in names)
 
 
-def test_a_dense_source_plays_on_through_its_rests_over_a_room_tone():
+def test_a_dense_source_plays_on_through_its_rests():
     model, audio, labels = one_phrase_each()
-    audio[:, : audio.shape[1] // 2] = 0  # phrases that rest half the time
     pooled = np.sort(np.abs(audio[0].astype(np.float32)))
 
     def phrase(**settings) -> np.ndarray:
         return NameTuner(model, audio, labels, Settings(**settings)).phrase(int(labels[0]))
 
-    assert np.array_equal(np.sort(np.abs(phrase())), pooled)  # the pooled phrase, only shifted: silent in its rest
+    assert np.array_equal(np.sort(np.abs(phrase())), pooled)  # the pooled phrase, only shifted
     assert not np.allclose(np.sort(np.abs(phrase(dense=1.0))), pooled)  # another of its phrases over it
-    toned = phrase(room_tone=1.0)
-    frames = toned[: len(toned) // 512 * 512].reshape(-1, 512)
-    assert np.square(frames).mean(1).min() > np.square(toned).mean() * 1e-5  # no frame 50 dB under the phrase
