@@ -9,6 +9,7 @@ synthesizer learn too, held near the starting U-Net's components (their relative
 ``hold``) so that the video features keep their meaning for the sound map and unnamed clicks.  In about
 ``silent`` of the mixtures one player is seen but not heard: its name is queried all the same and must take
 nothing; with ``extra_silent``, a batch's mixtures keep their two or three sounding players and gain a silent one.
+With ``dense``, a source plays on through its rests (a second phrase of its name over it), as real solos do.
 The video side and the label head are unchanged.
 """
 from __future__ import annotations
