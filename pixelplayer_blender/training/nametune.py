@@ -109,11 +109,14 @@ class NameTuner:
     def phrase(self, label: int) -> np.ndarray:
         """A pooled phrase of ``label`` shifted in time; in about ``dense`` of the draws another one of the same
         name (-6..0 dB) plays over it, filling its rests as a real performer plays on."""
-        rng, s = self.rng, self.settings
-        shifted = lambda: np.roll(self.audio[rng.choice(self.by_label[label])].astype(np.float32),
-                                  int(rng.integers(self.audio.shape[1])))
+        rng, dense = self.rng, self.settings.dense
+
+        def shifted() -> np.ndarray:
+            return np.roll(self.audio[rng.choice(self.by_label[label])].astype(np.float32),
+                           int(rng.integers(self.audio.shape[1])))
+
         audio = shifted()
-        if s.dense and rng.random() < s.dense:  # (drawn only then, as in draw)
+        if dense and rng.random() < dense:  # (drawn only then, as in draw)
             audio += shifted() * 10 ** (rng.uniform(-6, 0) / 20)
         return audio
 

@@ -72,10 +72,12 @@ def test_an_extra_silent_player_joins_the_sounding_ones():
 
 def test_a_dense_source_plays_on_through_its_rests():
     model, audio, labels = one_phrase_each()
+    audio[:, : audio.shape[1] // 2] = 0  # a phrase that rests half the time
     pooled = np.sort(np.abs(audio[0].astype(np.float32)))
 
     def phrase(**settings) -> np.ndarray:
         return NameTuner(model, audio, labels, Settings(**settings)).phrase(int(labels[0]))
 
-    assert np.array_equal(np.sort(np.abs(phrase())), pooled)  # the pooled phrase, only shifted
-    assert not np.allclose(np.sort(np.abs(phrase(dense=1.0))), pooled)  # another of its phrases over it
+    plain, dense = phrase(), phrase(dense=1.0)
+    assert np.array_equal(np.sort(np.abs(plain)), pooled)  # the pooled phrase, only shifted
+    assert np.count_nonzero(dense == 0) < np.count_nonzero(plain == 0)  # another phrase plays in its rest
