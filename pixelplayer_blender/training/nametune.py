@@ -89,13 +89,13 @@ class NameTuner:
         self.rng = np.random.default_rng(seed)
 
     def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """A batch of ``(B, N, samples)`` sources of distinct names, each a pooled phrase shifted in time and
-        at a random gain (the last one silent in about ``silent`` of the mixtures: a player who is seen but not
+        """A batch of ``(B, N, samples)`` sources of distinct names, each a phrase (:meth:`phrase`) at a random
+        gain (the last one silent in about ``silent`` of the mixtures: a player who is seen but not
         heard, whose name must take nothing; in about ``extra_silent`` of the batches one more player, silent,
         joins every mixture), and their ``(B, N)`` labels."""
         rng, s = self.rng, self.settings
         n = 3 if rng.random() < s.trios else 2
-        extra = bool(s.extra_silent) and rng.random() < s.extra_silent  # (drawn only then, as below)
+        extra = self.chance(s.extra_silent)
         n += extra
         labels = np.stack([rng.choice(list(self.by_label), n, replace=False) for _ in range(s.batch)])
         audio = np.stack([[self.phrase(int(label)) * 10 ** (rng.uniform(-s.gain_db, s.gain_db) / 20)
@@ -109,16 +109,21 @@ class NameTuner:
     def phrase(self, label: int) -> np.ndarray:
         """A pooled phrase of ``label`` shifted in time; in about ``dense`` of the draws another one of the same
         name (-6..0 dB) plays over it, filling its rests as a real performer plays on."""
-        rng, dense = self.rng, self.settings.dense
+        rng = self.rng
 
         def shifted() -> np.ndarray:
             return np.roll(self.audio[rng.choice(self.by_label[label])].astype(np.float32),
                            int(rng.integers(self.audio.shape[1])))
 
         audio = shifted()
-        if dense and rng.random() < dense:  # (drawn only then, as in draw)
+        if self.chance(self.settings.dense):
             audio += shifted() * 10 ** (rng.uniform(-6, 0) / 20)
         return audio
+
+    def chance(self, p: float) -> bool:
+        """True with probability ``p``; a draw is taken only when ``p`` is not 0, so a run without the option
+        draws as it did before the option was added."""
+        return bool(p) and self.rng.random() < p
 
     def losses(self, audio: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         """The losses of ``(B, N, samples)`` sources clicked by their ``(B, N)`` names' queries, and ``total``."""
