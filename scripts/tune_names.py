@@ -1,7 +1,7 @@
 """Tune a checkpoint's audio side and prototypes to the names (``training/nametune.py``).
 
     python scripts/tune_names.py CHECKPOINT RAW OUT [--minutes 40] [--phrases 160] [--hold 1.0] [--lr 1e-4] [--silent 0.25]
-        [--extra-silent 0.5] [--dense 0.7] [--vibrato 0.7] [--room 0.5] [--steps N]
+        [--extra-silent 0.5] [--dense 0.7] [--steps N]
 
 RAW holds the sources of ``training/sources.toml`` as ``python -m pixelplayer_blender.training.build extract``
 writes them; only the train sources' recordings and soundfonts are played.  Each name's prototype learns to pull
@@ -36,10 +36,6 @@ def main(argv: list[str] | None = None) -> None:
                    help="chance that a batch's mixtures gain one more player, seen but silent")
     p.add_argument("--dense", type=float, default=Settings.dense,
                    help="chance that a source plays on through its rests (a second phrase of its name over it)")
-    p.add_argument("--vibrato", type=float, default=Settings.vibrato,
-                   help="chance that a bowed, blown or sung source's pitch swings")
-    p.add_argument("--room", type=float, default=Settings.room,
-                   help="chance that a source goes through one more room and equaliser")
     p.add_argument("--steps", type=int, default=0, help="stop after so many steps (0: only the wall-clock budget)")
     p.add_argument("--snapshot-every", type=int, default=0, help="also write OUT_STEP.pt every so many steps")
     p.add_argument("--seed", type=int, default=0)
@@ -48,8 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     torch.set_num_threads(args.threads)
     settings = Settings(batch=args.batch, lr=args.lr, hold=args.hold, silent=args.silent,
-                        extra_silent=args.extra_silent, dense=args.dense,
-                        vibrato=args.vibrato, room=args.room)
+                        extra_silent=args.extra_silent, dense=args.dense)
     print(tune_checkpoint(args.checkpoint, args.raw, args.out, args.minutes, args.phrases, settings,
                           args.snapshot_every, args.seed, args.steps))
 

@@ -88,12 +88,6 @@ GM_VOICES: dict[str, Instrument] = {i.name: i for i in INSTRUMENTS} | {i.name: i
     Instrument("harmonica", "", "melody", _melodic((22,), 60, 84)),
 )}
 
-# Bowed, blown and sung instruments: their held notes swing in pitch (vibrato).
-VIBRATO: frozenset[str] = frozenset({
-    "violin", "trumpet", "saxophone", "flute", "horn", "voice", "cello", "double bass", "clarinet", "tuba",
-    "trombone", "harmonica",
-})
-
 # Things that appear in the picture but make no sound.
 DISTRACTOR_EMOJI = (
     "\U0001F335", "\U0001FAB4", "\U0001F408", "\U0001F34E", "\u26BD", "\U0001FA91", "\U0001F4A1",

@@ -9,9 +9,7 @@ synthesizer learn too, held near the starting U-Net's components (their relative
 ``hold``) so that the video features keep their meaning for the sound map and unnamed clicks.  In about
 ``silent`` of the mixtures one player is seen but not heard: its name is queried all the same and must take
 nothing; with ``extra_silent``, a batch's mixtures keep their two or three sounding players and gain a silent one.
-With ``dense``, a source plays on through its rests (a second phrase of its name over it), as real solos do;
-with ``vibrato``, a bowed, blown or sung source's pitch swings as a real player's does; with ``room``, a source
-goes through one more room and equaliser.
+With ``dense``, a source plays on through its rests (a second phrase of its name over it), as real solos do.
 The video side and the label head are unchanged.
 """
 from __future__ import annotations
@@ -27,8 +25,6 @@ import torch
 
 from ..core.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from ..core.isolate import prototypes
-from .acoustics import colour
-from .instruments import VIBRATO
 from .objective import MixAndSeparate, mask_target, shared_error_db, weighted_bce
 from .trainer import learning_rate
 
@@ -53,16 +49,6 @@ def phrase_pool(raw: Path, model: LoadedModel, per_label: int, seed: int) -> tup
     return np.stack(audio), np.array(labels)
 
 
-def swing(audio: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
-    """``audio`` with its pitch swung as a player's vibrato swings it: 4.5-7 Hz, 10-50 cents deep, the depth
-    itself breathing (0.1-0.5 Hz), read round the end as the pool's phrases are."""
-    t = np.arange(len(audio)) / sample_rate
-    depth = rng.uniform(10, 50) * (0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t + rng.uniform(0, 2 * np.pi)))
-    cents = depth * np.sin(2 * np.pi * rng.uniform(4.5, 7.0) * t + rng.uniform(0, 2 * np.pi))
-    read = np.concatenate([[0.0], np.cumsum(2 ** (cents[1:] / 1200))]) % len(audio)
-    return np.interp(read, np.arange(len(audio) + 1), np.append(audio, audio[0])).astype(np.float32)
-
-
 @dataclass
 class Settings:
     """How a tuning run draws its mixtures and learns."""
@@ -77,8 +63,6 @@ class Settings:
     silent: float = 0.0  # chance that a mixture's last source is silent, its name queried all the same
     extra_silent: float = 0.0  # chance that a batch's mixtures gain one more player, seen but silent
     dense: float = 0.0  # chance that a source plays on through its rests: a second phrase of its name over it
-    vibrato: float = 0.0  # chance that a bowed, blown or sung source's pitch swings (``swing``)
-    room: float = 0.0  # chance that a source goes through one more room and equaliser
 
 
 class NameTuner:
@@ -134,11 +118,6 @@ class NameTuner:
         audio = shifted()
         if self.chance(self.settings.dense):
             audio += shifted() * 10 ** (rng.uniform(-6, 0) / 20)
-        rate = self.net.config.sample_rate
-        if self.net.config.labels[label].lower() in VIBRATO and self.chance(self.settings.vibrato):
-            audio = swing(audio, rng, rate)
-        if self.chance(self.settings.room):
-            audio = colour(audio, rng, rate)
         return audio
 
     def chance(self, p: float) -> bool:

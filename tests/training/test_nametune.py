@@ -9,7 +9,7 @@ import torch
 
 from pixelplayer_blender.core.checkpoint import load_checkpoint
 from pixelplayer_blender.training import INSTRUMENTS, NAMES, NoteBank
-from pixelplayer_blender.training.nametune import NameTuner, Settings, swing
+from pixelplayer_blender.training.nametune import NameTuner, Settings
 from pixelplayer_blender.training.solo import perform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,22 +81,3 @@ def test_a_dense_source_plays_on_through_its_rests():
     plain, dense = phrase(), phrase(dense=1.0)
     assert np.array_equal(np.sort(np.abs(plain)), pooled)  # the pooled phrase, only shifted
     assert np.count_nonzero(dense == 0) < np.count_nonzero(plain == 0)  # another phrase plays in its rest
-
-
-def test_vibrato_swings_the_pitch_of_bowed_and_blown_sources_only():
-    model, audio, labels = one_phrase_each()
-
-    def phrase(name: str, **settings) -> np.ndarray:
-        return NameTuner(model, audio, labels, Settings(**settings)).phrase(NAMES.index(name))
-
-    assert np.array_equal(phrase("piano", vibrato=1.0), phrase("piano"))  # struck: no vibrato, nothing drawn
-    assert not np.allclose(phrase("violin", vibrato=1.0), phrase("violin"))
-
-    rate = 11025
-    tone = np.sin(2 * np.pi * 440 * np.arange(4 * rate) / rate).astype(np.float32)
-    swung = swing(tone, np.random.default_rng(0), rate)
-    periods = np.diff(np.flatnonzero((swung[:-1] < 0) & (swung[1:] >= 0)))
-    cycles = np.convolve(periods, np.ones(16), "valid") / 16  # 16 periods each: finer than one sample
-    swings = np.ptp(1200 * np.log2(rate / cycles / 440)) / 2
-    overall = 1200 * np.log2(rate * len(periods) / periods.sum() / 440)
-    assert 5 < swings < 60 and abs(overall) < 2  # it swings about the note it was
