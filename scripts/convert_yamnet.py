@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pixelplayer_blender.core.audiotag import LOG_OFFSET, N_CLASSES, WINDOW, YAMNet, class_map  # noqa: E402
 from pixelplayer_blender.core.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from pixelplayer_blender.core.nets import PixelPlayerNet  # noqa: E402
-from pixelplayer_blender.training.hearing import hear_checkpoint  # noqa: E402
+from pixelplayer_blender.training.hearing import hear_checkpoint, report  # noqa: E402
 
 _DTYPES = {"FLOAT32": np.float32, "INT8": np.int8, "INT32": np.int32}
 
@@ -139,8 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {args.out}: {len(net.config.labels)} names heard as "
           f"{int(net.heard.classes.sum())} AudioSet classes")
     if args.sounds is not None:
-        levels = hear_checkpoint(args.out, args.sounds, args.out)
-        print("usual levels: " + ", ".join(f"{name} {level:.3f}" for name, level in levels.items()))
+        print(report(hear_checkpoint(args.out, args.sounds, args.out)))
 
 
 if __name__ == "__main__":
