@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pixelplayer_blender.core.checkpoint import default_checkpoint, load_checkpoint
 from pixelplayer_blender.training import INSTRUMENTS, NAMES, NoteBank
-from pixelplayer_blender.training.hearing import FLOOR, audibility
+from pixelplayer_blender.training.hearing import FLOOR, audibility, main
 from pixelplayer_blender.training.solo import perform
 
 
@@ -24,3 +25,10 @@ def test_an_instrument_the_tagger_hears_gets_its_level_and_a_silent_one_none():
     assert set(levels) == {violin, piano, banjo, voice}
     assert levels[voice] == 0.0
     assert all(levels[label] >= FLOOR for label in (violin, piano, banjo)), levels
+
+
+def test_measuring_a_checkpoint_without_ears_says_so_and_writes_nothing(bundled_without, tmp_path):
+    out = tmp_path / "out.pt"
+    with pytest.raises(SystemExit, match="has no tagger"):
+        main([str(bundled_without("heard", tagger="")), str(tmp_path / "raw"), str(out)])
+    assert not out.exists()
