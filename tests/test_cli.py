@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -171,7 +172,7 @@ def _digest(path) -> str:
 def bad_inputs(tmp_path_factory, make_clip, duet):
     d = tmp_path_factory.mktemp("bad")
     corrupt = d / "corrupt.mp4"
-    corrupt.write_bytes(os.urandom(4096))
+    corrupt.write_bytes(random.Random(0).randbytes(4096))  # fixed: about 1 in 400 random files probes as lyrics (LRC)
     truncated = d / "truncated.mp4"
     truncated.write_bytes(duet.path.read_bytes()[: duet.path.stat().st_size // 3])
     junk_ckpt = d / "junk.pt"
