@@ -101,11 +101,14 @@ def _fade(frames: int) -> torch.Tensor:
 @torch.no_grad()
 def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tensor],
                 presence: list[torch.Tensor], cancel: Cancel = never) -> torch.Tensor:
-    """Cross-faded masks ``(Q, F, model_frames)``, shared (see ``share``): at most one per bin in all."""
+    """Cross-faded masks ``(Q, F, model_frames)``: the model's masks shared (see ``share``: at most one per bin
+    in all), as in training and tuning by ear, then each scaled by its presence; what a fade takes goes to the
+    residual, not to the other queries."""
     config, net = analysis.config, model.net
     hop, t = analysis.window_hop, config.frames
     fade = _fade(t)
     out = torch.zeros(len(matched), config.log_bins, analysis.model_frames)
+    gain = torch.zeros(len(matched), analysis.model_frames)
     weight = torch.zeros(analysis.model_frames)
     feats = torch.stack(matched, 1)  # (W, Q, K)
     gains = torch.stack(presence, 1)  # (W, Q)
@@ -113,10 +116,10 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
         check(cancel)
         comps = torch.from_numpy(analysis.components[w]).float()
         logits = net.synth(feats[w][None], comps[None])[0]
-        out[:, :, w * hop: w * hop + t] += torch.sigmoid(logits) * (gains[w][:, None, None] * fade)
+        out[:, :, w * hop: w * hop + t] += torch.sigmoid(logits) * fade
+        gain[:, w * hop: w * hop + t] += gains[w][:, None] * fade
         weight[w * hop: w * hop + t] += fade
-    out /= weight
-    return share(out)
+    return share(out / weight) * (gain / weight)[:, None, :]
 
 
 def label_of(model: LoadedModel, feature: torch.Tensor, heard: torch.Tensor, looks: Looks | None,

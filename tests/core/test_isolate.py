@@ -48,6 +48,18 @@ def test_masks_of_simultaneous_queries_never_exceed_the_mixture(separator, duet)
     assert masks.min() >= 0 and masks.sum(0).max() <= 1 + 1e-5
 
 
+def test_a_faded_query_hands_its_share_to_the_residual(separator, duet):
+    """Presence scales a query's share after sharing: fading one pick leaves the others' masks as they were."""
+    analysis = separator.analyze(duet.path)
+    followed = [follow(analysis, query_feature(analysis, Point(*duet.point(i)))) for i in range(2)]
+    matched = [m for m, _ in followed]
+    ones = [torch.ones(analysis.windows)] * 2
+    full = model_masks(separator.model, analysis, matched, ones)
+    faded = model_masks(separator.model, analysis, matched, [ones[0], 0.25 * ones[1]])
+    assert torch.allclose(faded[0], full[0], atol=1e-6)
+    assert torch.allclose(faded[1], 0.25 * full[1], atol=1e-6)
+
+
 def test_full_band_application(separator, duet):
     analysis = separator.analyze(duet.path)
     clip = separator.clip(analysis)
