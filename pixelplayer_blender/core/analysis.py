@@ -31,7 +31,7 @@ from .errors import PixelPlayerError
 from .progress import Cancel, Progress, check, never, quiet
 from .spectral import FrontEnd
 
-CACHE_VERSION = 4  # 2: entries carry a manifest (core.cache); 3: and what is heard per window; 4: and seen
+CACHE_VERSION = 5  # 2: entries carry a manifest (core.cache); 3: and what is heard per window; 4: and seen; 5: levelled
 MIN_SECONDS = 1.0
 BATCH = 4  # windows per forward pass of the audio network
 BATCH_FRAMES = 16  # frames per forward pass of the video network
@@ -337,7 +337,7 @@ def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, 
         idx = starts[b: b + BATCH]
         wav = torch.from_numpy(np.stack([_window(mono, s, config.window_samples) for s in idx])).to(device)
         mag = front.magnitude(wav)
-        comps = net.components(front.network_input(mag))
+        comps = net.components(front.network_input(mag * front.level_gain(wav)[:, None, None, None]))
         store.write(comps.half().cpu().numpy().tobytes())
         pooled[b: b + len(idx)] = torch.nn.functional.adaptive_avg_pool2d(comps, POOLED).flatten(2).float().cpu()
         mix[b: b + len(idx)] = torch.nn.functional.adaptive_avg_pool2d(mag, POOLED).flatten(1).cpu()

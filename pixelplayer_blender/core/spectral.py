@@ -14,6 +14,9 @@ import torch
 from .config import ModelConfig
 
 WARP_BASE = 21.0
+LEVEL_DB = -16.0  # the level (dBFS RMS) the U-Net hears every window at: about the training mixtures' median
+LEVEL_RANGE_DB = 20.0  # at most this much gain either way; windows under SILENCE_DB are left as they are
+SILENCE_DB = -60.0
 
 
 def log_row_of_fraction(u: np.ndarray, rows: int) -> np.ndarray:
@@ -67,6 +70,14 @@ class FrontEnd:
     def magnitude(self, audio: torch.Tensor) -> torch.Tensor:
         """Log-frequency magnitude of ``(B, window_samples)`` audio."""
         return (self.warp.to(audio.device) @ self.spectrum(audio).abs()).unsqueeze(1)
+
+    @staticmethod
+    def level_gain(audio: torch.Tensor) -> torch.Tensor:
+        """``(B, samples)`` windows -> ``(B,)`` gains that bring each to :data:`LEVEL_DB`, so a quiet or a loud
+        clip is separated as one at the level the model trained on (masks apply to the clip as it is)."""
+        db = 10 * torch.log10(audio.square().mean(-1).clamp_min(1e-12))
+        gain_db = (LEVEL_DB - db).clamp(-LEVEL_RANGE_DB, LEVEL_RANGE_DB)
+        return torch.where(db < SILENCE_DB, torch.ones_like(db), 10 ** (gain_db / 20))
 
     @staticmethod
     def network_input(magnitude: torch.Tensor) -> torch.Tensor:

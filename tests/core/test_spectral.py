@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from pixelplayer_blender.core.config import PRESETS
-from pixelplayer_blender.core.spectral import FrontEnd, NativeSTFT, log_row_of_fraction, unwarp_matrix
+from pixelplayer_blender.core.spectral import (LEVEL_DB, LEVEL_RANGE_DB, FrontEnd, NativeSTFT, log_row_of_fraction,
+                                                 unwarp_matrix)
 
 
 @pytest.mark.parametrize("rate", [8000, 22050, 44100, 96000])
@@ -65,3 +66,18 @@ def test_a_log_grid_mask_applies_on_the_models_own_stft():
     mask[row - 8: row + 9] = 1
     kept = front.inverse(front.spectrum((low + high)[None]) * (unwarp @ mask))[0, tail:-tail]  # ends: padding
     assert torch.allclose(kept, low[tail:-tail], atol=0.01)
+
+
+def test_every_window_is_heard_at_one_level():
+    """A window 12 dB quieter or louder than another reaches the U-Net the same; silence is left alone, and no
+    window is raised or lowered by more than the range."""
+    config = PRESETS["tiny"]
+    front = FrontEnd(config)
+    audio = 0.1 * torch.randn(1, config.window_samples)  # -20 dBFS
+    windows = torch.cat([audio, audio * 4, audio / 4, torch.zeros_like(audio), audio * 0.02])
+    levelled = front.magnitude(windows) * front.level_gain(windows)[:, None, None, None]
+    assert torch.allclose(levelled[1], levelled[0], rtol=1e-4) and torch.allclose(levelled[2], levelled[0], rtol=1e-4)
+    rms_db = 10 * torch.log10((windows[0] * front.level_gain(windows)[0]).square().mean())
+    assert abs(float(rms_db) - LEVEL_DB) < 1e-3
+    assert front.level_gain(windows)[3] == 1.0
+    assert torch.isclose(front.level_gain(windows)[4], torch.tensor(10 ** (LEVEL_RANGE_DB / 20)))
