@@ -143,12 +143,14 @@ def write_clip(
     audio: bool = True,
     seed: int = 0,
     rotation: int = 0,
+    gain_db: float = 0.0,
 ) -> Clip:
     """Write a synthetic performance to ``path`` (container from its suffix) and describe it.
 
     With ``rotation`` (degrees counter-clockwise, a quarter-turn multiple) the picture is stored
     turned back by that much, with a display matrix that turns it upright again, as phones do:
-    players show ``width`` x ``height``, and :meth:`Clip.point` is in the displayed picture.
+    players show ``width`` x ``height``, and :meth:`Clip.point` is in the displayed picture.  ``gain_db``
+    makes the sound written louder or quieter (the stems described stay as they are).
     """
     if rotation % 90:
         raise ValueError(f"rotation must be a multiple of 90 degrees, got {rotation}")
@@ -156,7 +158,7 @@ def write_clip(
     default_video, default_audio = CODECS.get(path.suffix.lower(), ("libx264", "aac"))
     clip = Clip(path, seconds, width, height, fps, sample_rate, channels,
                 _instruments(instruments, seconds, sample_rate, seed))
-    mix = sum(_spread(inst.stem, channels, inst.home[0]) for inst in clip.instruments)
+    mix = sum(_spread(inst.stem, channels, inst.home[0]) for inst in clip.instruments) * 10 ** (gain_db / 20)
     with av.open(str(path), "w") as out:
         vstream = astream = None
         if video:

@@ -9,6 +9,7 @@ from pixelplayer_blender.core import soundmap
 from pixelplayer_blender.core.analysis import ComponentStore, plan_windows
 from pixelplayer_blender.core.config import PRESETS
 from pixelplayer_blender.core.errors import Cancelled, PixelPlayerError
+from pixelplayer_blender.core.query import Point
 from pixelplayer_blender.core.separator import Separator
 
 
@@ -55,6 +56,20 @@ def test_unwritable_cache_is_a_clear_error(tmp_path, duet):
     blocker.write_text("not a folder")
     with pytest.raises(PixelPlayerError, match="cannot write the analysis cache"):
         Separator(cache_dir=blocker / "cache").analyze(duet.path)
+
+
+def test_a_quieter_copy_is_separated_the_same(separator, make_clip):
+    """Every window reaches the U-Net at one level: a copy of a clip 12 dB quieter (16-bit audio, whose noise
+    floor alone moves the faintest bins) gives the same components and the same stem."""
+    loud, quiet = (make_clip(f"level{db}.mkv", audio_codec="pcm_s16le", seed=3, gain_db=db) for db in (0, -12))
+    a, b = separator.analyze(loud.path), separator.analyze(quiet.path)
+    assert len(a.components) == len(b.components) == a.windows
+    for w in range(a.windows):
+        x, y = a.components[w].astype(np.float32), b.components[w].astype(np.float32)
+        assert np.linalg.norm(x - y) < 0.1 * np.linalg.norm(x)
+    stem = separator.isolate(a, [Point(*loud.point(0))]).sources[0].audio
+    same = separator.isolate(b, [Point(*quiet.point(0))]).sources[0].audio * 10 ** (12 / 20)
+    assert 10 * np.log10(np.sum(stem**2) / np.sum((stem - same) ** 2)) > 14
 
 
 def test_sound_map_and_png(separator, duet, tmp_path):
