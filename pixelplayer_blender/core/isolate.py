@@ -119,7 +119,10 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
         out[:, :, w * hop: w * hop + t] += torch.sigmoid(logits) * fade
         gain[:, w * hop: w * hop + t] += gains[w][:, None] * fade
         weight[w * hop: w * hop + t] += fade
-    return share(out / weight) * (gain / weight)[:, None, :]
+    out /= weight
+    masks = share(out)
+    masks *= (gain / weight)[:, None, :]
+    return masks
 
 
 def label_of(model: LoadedModel, feature: torch.Tensor, heard: torch.Tensor, looks: Looks | None,
