@@ -13,15 +13,12 @@ from pixelplayer_blender.core.separator import Separator
 from pixelplayer_blender.core.clip import NativeGrid
 from pixelplayer_blender.core.isolate import follow, model_masks, query_feature
 from pixelplayer_blender.core.query import Point, Region
+from tests.signals import snr_db
 
 
 @pytest.fixture(scope="module")
 def separator(tmp_path_factory, untrained_checkpoint):
     return Separator(checkpoint=untrained_checkpoint, cache_dir=tmp_path_factory.mktemp("stem-cache"))
-
-
-def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(reference**2) / max(np.sum((reference - estimate) ** 2), 1e-30)))
 
 
 def test_sources_keep_the_source_format_and_add_back(separator, format_clip):
