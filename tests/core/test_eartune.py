@@ -82,6 +82,17 @@ def test_a_window_is_heard_as_the_analysis_heard_it(duet):
     assert heard.argmax() == analysed.argmax() and np.allclose(heard.numpy(), analysed, atol=0.05)
 
 
+def test_a_cached_analysis_s_clip_is_read_from_its_first_window(duet):
+    """After a cached analysis the clip is decoded on first use: its first window is read all the same."""
+    separator, analysis = duet["separator"], duet["analysis"]
+    again = Separator(cache_dir=separator.cache_dir)
+    cached = again.analyze(analysis.info.path)
+    assert torch.equal(eartune.window_audio(cached, again.clip(cached), 0),
+                       eartune.window_audio(analysis, separator.clip(analysis), 0))
+    assert eartune.loudest_windows(cached, again.clip(cached)) == eartune.loudest_windows(analysis,
+                                                                                       separator.clip(analysis))
+
+
 def test_named_picks_are_tuned_once_per_set_of_names(duet):
     separator, analysis = duet["separator"], duet["analysis"]
     first = separator.isolate(analysis, _named(duet))
