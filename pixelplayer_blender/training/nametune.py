@@ -84,7 +84,46 @@ class NameTuner:
             {"params": [*self.net.audio.parameters(), *self.net.synth.parameters()], "lr": settings.lr}])
         self.rates = [group["lr"] for group in self.optimiser.param_groups]
         self.steps = 0
-        self.audio = audio
+        self.mixtures = Mixtures(audio, labels, settings, seed)
+
+    def losses(self, audio: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The losses of ``(B, N, samples)`` sources clicked by their ``(B, N)`` names' queries, and ``total``."""
+        with torch.no_grad():
+            mix, sources = self.objective.magnitudes(audio)
+            target, weight = mask_target(mix, sources)
+            log_mix = self.objective.front.network_input(mix[:, None])
+            held = self.start(log_mix)
+        comps = self.net.components(log_mix)
+        logits = self.net.synth(torch.sigmoid(self.queries)[labels], comps)
+        losses = {"mask": weighted_bce(logits, target, weight), "shared_error_db": shared_error_db(logits, mix, sources),
+                  "moved": (comps - held).square().mean() / held.square().mean()}
+        losses["total"] = 0.5 * losses["mask"] + 0.3 * losses["shared_error_db"] + self.settings.hold * losses["moved"]
+        return losses
+
+    def step(self) -> dict[str, float]:
+        """One optimiser step on a new batch (:meth:`Mixtures.draw`); its losses."""
+        losses = self.losses(*self.mixtures.draw())
+        for group, rate in zip(self.optimiser.param_groups, self.rates):  # warm-up only: no decay
+            group["lr"] = learning_rate(rate, self.steps, 0.0, max(self.settings.warmup, 1))
+        self.steps += 1
+        self.optimiser.zero_grad()
+        losses["total"].backward()
+        self.optimiser.step()
+        return {k: v.item() for k, v in losses.items()}
+
+    def save(self, path: Path, **about) -> Path:
+        """Write the tuned model, its prototypes the names' queries, with ``about`` as ``names_tuned``."""
+        known = prototypes(self.model)
+        tuned = {name: [round(x, 5) for x in torch.sigmoid(self.queries[i]).tolist()]
+                 for i, name in enumerate(self.net.config.labels) if name.lower() in known}
+        return save_checkpoint(path, self.net, {**self.model.metadata, "prototypes": tuned, "names_tuned": about})
+
+
+class Mixtures:
+    """Batches of mixtures of a phrase pool's phrases (:func:`phrase_pool`), drawn as ``settings`` say."""
+
+    def __init__(self, audio: np.ndarray, labels: np.ndarray, settings: Settings, seed: int = 0) -> None:
+        self.audio, self.settings = audio, settings
         self.by_label = {int(label): np.flatnonzero(labels == label) for label in np.unique(labels)}
         self.rng = np.random.default_rng(seed)
 
@@ -124,38 +163,6 @@ class NameTuner:
         """True with probability ``p``; a draw is taken only when ``p`` is not 0, so a run without the option
         draws as it did before the option was added."""
         return bool(p) and self.rng.random() < p
-
-    def losses(self, audio: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The losses of ``(B, N, samples)`` sources clicked by their ``(B, N)`` names' queries, and ``total``."""
-        with torch.no_grad():
-            mix, sources = self.objective.magnitudes(audio)
-            target, weight = mask_target(mix, sources)
-            log_mix = self.objective.front.network_input(mix[:, None])
-            held = self.start(log_mix)
-        comps = self.net.components(log_mix)
-        logits = self.net.synth(torch.sigmoid(self.queries)[labels], comps)
-        losses = {"mask": weighted_bce(logits, target, weight), "shared_error_db": shared_error_db(logits, mix, sources),
-                  "moved": (comps - held).square().mean() / held.square().mean()}
-        losses["total"] = 0.5 * losses["mask"] + 0.3 * losses["shared_error_db"] + self.settings.hold * losses["moved"]
-        return losses
-
-    def step(self) -> dict[str, float]:
-        """One optimiser step on a new batch (:meth:`draw`); its losses."""
-        losses = self.losses(*self.draw())
-        for group, rate in zip(self.optimiser.param_groups, self.rates):  # warm-up only: no decay
-            group["lr"] = learning_rate(rate, self.steps, 0.0, max(self.settings.warmup, 1))
-        self.steps += 1
-        self.optimiser.zero_grad()
-        losses["total"].backward()
-        self.optimiser.step()
-        return {k: v.item() for k, v in losses.items()}
-
-    def save(self, path: Path, **about) -> Path:
-        """Write the tuned model, its prototypes the names' queries, with ``about`` as ``names_tuned``."""
-        known = prototypes(self.model)
-        tuned = {name: [round(x, 5) for x in torch.sigmoid(self.queries[i]).tolist()]
-                 for i, name in enumerate(self.net.config.labels) if name.lower() in known}
-        return save_checkpoint(path, self.net, {**self.model.metadata, "prototypes": tuned, "names_tuned": about})
 
 
 def tune_checkpoint(checkpoint: Path, raw: Path, out: Path, minutes: float, per_label: int = 160,

@@ -9,7 +9,7 @@ import torch
 
 from pixelplayer_blender.core.checkpoint import load_checkpoint
 from pixelplayer_blender.training import INSTRUMENTS, NAMES, NoteBank
-from pixelplayer_blender.training.nametune import NameTuner, Settings
+from pixelplayer_blender.training.nametune import Mixtures, NameTuner, Settings
 from pixelplayer_blender.training.solo import perform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ def test_tuning_fits_the_names_queries_and_leaves_the_picture_side_alone(tmp_pat
     bank = NoteBank(model.net.config.sample_rate, persist=False)
     picture = {k: v.clone() for k, v in model.net.state_dict().items() if not k.startswith(("audio.", "synth."))}
     tuner = NameTuner(model, *pool(bank, samples, 3, seed=0), Settings(batch=4, lr=3e-4, warmup=5), seed=0)
-    mixtures = tuner.draw()  # mixtures of the pool's phrases, shifted and at gains the steps will not draw again
+    mixtures = tuner.mixtures.draw()  # mixtures of the pool's phrases, shifted and at gains the steps will not draw again
     queries = tuner.queries.detach().clone()
     with torch.no_grad():
         before = tuner.losses(*mixtures)
@@ -50,33 +50,32 @@ def test_tuning_fits_the_names_queries_and_leaves_the_picture_side_alone(tmp_pat
     assert all(torch.equal(state[k], v) for k, v in picture.items())
 
 
-def one_phrase_each():
-    """The shipped model and a pool of one phrase of each of :data:`PLAYED`."""
-    model = load_checkpoint(ROOT / "models" / "pixelplayer.pt")
-    bank = NoteBank(model.net.config.sample_rate, persist=False)
-    return (model, *pool(bank, model.net.config.window_samples, 1, seed=0))
+def one_phrase_each() -> tuple[np.ndarray, np.ndarray]:
+    """A pool of one phrase of each of :data:`PLAYED`, a window of the shipped model long."""
+    config = load_checkpoint(ROOT / "models" / "pixelplayer.pt").net.config
+    return pool(NoteBank(config.sample_rate, persist=False), config.window_samples, 1, seed=0)
 
 
 def test_a_silent_player_is_drawn_with_its_name_and_no_sound():
-    sources, names = NameTuner(*one_phrase_each(), Settings(batch=3, silent=1.0)).draw()
+    sources, names = Mixtures(*one_phrase_each(), Settings(batch=3, silent=1.0)).draw()
     assert sources[:, -1].abs().max() == 0 and sources[:, 0].abs().amax(-1).min() > 0
     assert all(len(set(row.tolist())) == len(row) for row in names)  # distinct names, the silent one's too
 
 
 def test_an_extra_silent_player_joins_the_sounding_ones():
-    sources, names = NameTuner(*one_phrase_each(), Settings(batch=3, trios=0.0, extra_silent=1.0)).draw()
+    sources, names = Mixtures(*one_phrase_each(), Settings(batch=3, trios=0.0, extra_silent=1.0)).draw()
     assert sources.shape[1] == 3  # a duet and a silent player
     assert sources[:, -1].abs().max() == 0 and sources[:, :2].abs().amax(-1).min() > 0
     assert all(len(set(row.tolist())) == len(row) for row in names)
 
 
 def test_a_dense_source_plays_on_through_its_rests():
-    model, audio, labels = one_phrase_each()
+    audio, labels = one_phrase_each()
     audio[:, : audio.shape[1] // 2] = 0  # a phrase that rests half the time
     pooled = np.sort(np.abs(audio[0].astype(np.float32)))
 
     def phrase(**settings) -> np.ndarray:
-        return NameTuner(model, audio, labels, Settings(**settings)).phrase(int(labels[0]))
+        return Mixtures(audio, labels, Settings(**settings)).phrase(int(labels[0]))
 
     plain, dense = phrase(), phrase(dense=1.0)
     assert np.array_equal(np.sort(np.abs(plain)), pooled)  # the pooled phrase, only shifted
