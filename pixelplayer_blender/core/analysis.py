@@ -2,10 +2,11 @@
 
 The clip is cut into windows of ``config.window_samples`` model-rate samples with
 50 % overlap.  Per window we keep the K audio components (float16), the per-pixel
-features of ``config.video_frames`` frames, their sound maps, with a tagger in
-the model how clearly each named instrument is heard and, with eyes, which named
-instruments the window's middle frame shows where.  Clicks afterwards
-need no network: see :mod:`.isolate`, which applies masks to the clip's own sound
+features of ``config.video_frames`` frames, their sound maps, the mixture's
+magnitudes at half resolution (for the refit of simultaneous clicks), with a
+tagger in the model how clearly each named instrument is heard and, with eyes,
+which named instruments the window's middle frame shows where.  Clicks afterwards
+need no network but the synthesizer and the refit: see :mod:`.isolate`, which applies masks to the clip's own sound
 (:class:`.clip.ClipAudio`, handed out beside the analysis).
 """
 from __future__ import annotations
@@ -28,10 +29,12 @@ from .checkpoint import LoadedModel
 from .clip import ClipAudio, read_at, scratch_file
 from .config import ModelConfig
 from .errors import PixelPlayerError
+from .nets import half
 from .progress import Cancel, Progress, check, never, quiet
 from .spectral import FrontEnd
 
-CACHE_VERSION = 5  # 2: entries carry a manifest (core.cache); 3: and what is heard per window; 4: and seen; 5: levelled
+# 2: entries carry a manifest (core.cache); 3: and what is heard per window; 4: and seen; 5: levelled; 6: and the mixture
+CACHE_VERSION = 6
 MIN_SECONDS = 1.0
 BATCH = 4  # windows per forward pass of the audio network
 BATCH_FRAMES = 16  # frames per forward pass of the video network
@@ -55,6 +58,7 @@ class Analysis:
     sound_maps: np.ndarray  # (W, V, h, w) float16 fraction of the mixture each pixel claims
     heard: np.ndarray  # (W, labels) float16 how clearly each named instrument is heard (no labels: no tagger)
     seen: np.ndarray  # (W, labels, h, w) float16 each name's probability per cell of the middle frame (no eyes: 0)
+    mixture: np.ndarray  # (W, F/2, T/2) float16 the window's magnitudes at half resolution (``nets.half``)
     cached: bool = False  # read back from the disk cache (no network pass was needed)
 
     @property
@@ -174,7 +178,7 @@ class ComponentStore:
                                                  "shape": shape})
 
 
-ARRAYS = ("features", "sound_maps", "heard", "seen", "frame_times")
+ARRAYS = ("features", "sound_maps", "heard", "seen", "mixture", "frame_times")
 
 
 def _load(directory: Path, info: media.MediaInfo, key: str) -> Analysis | None:
@@ -293,7 +297,7 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
                                  (look_size, looks) if net.eyes is not None else None)  # ends before its files
         try:
             with open(tmp / "components.npy", "wb") as store:
-                pooled, mix, heard = _audio_pass(net, config, mono, starts, store, device, progress, cancel)
+                pooled, mix, heard, mixture = _audio_pass(net, config, mono, starts, store, device, progress, cancel)
             progress(0.75, "reading frames")
             frames_job.result()
         finally:
@@ -304,7 +308,7 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
                                      cancel)
     progress(0.9, "caching")
     arrays = {"features": features, "sound_maps": maps, "heard": heard.half().numpy(), "seen": seen.half().numpy(),
-              "frame_times": frame_times}
+              "mixture": mixture.numpy(), "frame_times": frame_times}
     for name, array in arrays.items():
         np.save(tmp / f"{name}.npy", array)
     meta = {"config": config.to_dict(), "trained": model.trained, "model_samples": int(mono.size)}
@@ -314,7 +318,7 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
     cache.commit(tmp, final)
     result = Analysis(info, config, key, model.trained, int(mono.size), frame_times,
                       ComponentStore(final / "components.npy"), arrays["features"], arrays["sound_maps"],
-                      arrays["heard"], arrays["seen"])
+                      arrays["heard"], arrays["seen"], arrays["mixture"])
     progress(0.95, "spectrum")
     clip.prepare()
     progress(1.0, "done")
@@ -323,15 +327,17 @@ def _analyze(model: LoadedModel, info: media.MediaInfo, key: str, tmp: Path, cli
 
 @torch.no_grad()
 def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, store, device,
-                progress: Progress, cancel: Cancel) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                progress: Progress, cancel: Cancel) -> tuple[torch.Tensor, ...]:
     """Components of every window, appended to ``store``; returns pooled components and mixture for the sound
-    maps, and what each window is heard to hold (``(W, labels)``; ``(W, 0)`` for a model without a tagger)."""
+    maps, what each window is heard to hold (``(W, labels)``; ``(W, 0)`` for a model without a tagger) and its
+    magnitudes at half resolution (float16)."""
     front = FrontEnd(config)
     n = starts.size
     ComponentStore.header(store, (n, config.k, config.log_bins, config.frames))
     pooled = torch.empty(n, config.k, POOLED[0] * POOLED[1])
     mix = torch.empty(n, POOLED[0] * POOLED[1])
     heard = torch.empty(n, len(config.labels) if net.heard is not None else 0)
+    mixture = torch.empty(n, config.log_bins // 2, config.frames // 2, dtype=torch.float16)
     for b in range(0, n, BATCH):
         check(cancel)
         idx = starts[b: b + BATCH]
@@ -341,10 +347,11 @@ def _audio_pass(net, config: ModelConfig, mono: np.ndarray, starts: np.ndarray, 
         store.write(comps.half().cpu().numpy().tobytes())
         pooled[b: b + len(idx)] = torch.nn.functional.adaptive_avg_pool2d(comps, POOLED).flatten(2).float().cpu()
         mix[b: b + len(idx)] = torch.nn.functional.adaptive_avg_pool2d(mag, POOLED).flatten(1).cpu()
+        mixture[b: b + len(idx)] = half(mag[:, 0]).half().cpu()
         if net.heard is not None:
             heard[b: b + len(idx)] = net.heard(wav, config.sample_rate).float().cpu()
         progress(0.05 + 0.7 * (b + len(idx)) / n, "audio network")
-    return pooled, mix, heard
+    return pooled, mix, heard, mixture
 
 
 @torch.no_grad()

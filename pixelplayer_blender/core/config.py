@@ -25,6 +25,7 @@ class ModelConfig:
     labels: tuple[str, ...] = ()  # instrument names of the optional label head
     tagger: str = ""  # "yamnet": an AudioSet tagger tells which of ``labels`` are heard (core.audiotag)
     eyes: str = ""  # "imagenet": ImageNet's classifier tells which of ``labels`` each part of a frame shows (core.eyes)
+    refit: int = 0  # rounds of the learned refit of simultaneous picks (``nets.Refit``; 0: none)
 
     @property
     def window_samples(self) -> int:

@@ -10,8 +10,10 @@ inverted.  With a tagger in the model, a query whose pixel looks like an instrum
 the clip's sound does not hold fades too (a visible but silent player stays
 silent), and the name is what the picture (the label head and, with eyes, ImageNet's
 classifier) says among what is heard.  A query the picture names surely follows its
-name's sound, as a named one does; where it is comes from the click.  The residual
-is the original minus all sources, so sources + residual reproduce the original exactly.
+name's sound, as a named one does; where it is comes from the click.  With a refit in the
+model, two or more queries' features are refitted to each window's sound before their masks.
+The residual is the original minus all sources, so sources + residual reproduce the original
+exactly.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from .analysis import Analysis
 from .checkpoint import LoadedModel
 from .clip import ClipAudio
 from .errors import PixelPlayerError
-from .nets import Looks, share
+from .nets import Looks, half, share
 from .progress import Cancel, Progress, check, never, part, quiet
 from .query import Query
 
@@ -103,7 +105,8 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
                 presence: list[torch.Tensor], cancel: Cancel = never) -> torch.Tensor:
     """Cross-faded masks ``(Q, F, model_frames)``: the model's masks shared (see ``share``: at most one per bin
     in all), as in training and tuning by ear, then each scaled by its presence; what a fade takes goes to the
-    residual, not to the other queries."""
+    residual, not to the other queries.  With a refit in the model, two or more queries' features are first
+    refitted to each window (``nets.Refit``)."""
     config, net = analysis.config, model.net
     hop, t = analysis.window_hop, config.frames
     fade = _fade(t)
@@ -112,10 +115,15 @@ def model_masks(model: LoadedModel, analysis: Analysis, matched: list[torch.Tens
     weight = torch.zeros(analysis.model_frames)
     feats = torch.stack(matched, 1)  # (W, Q, K)
     gains = torch.stack(presence, 1)  # (W, Q)
+    refit = net.refit if len(matched) > 1 else None
     for w in range(analysis.windows):
         check(cancel)
-        comps = torch.from_numpy(analysis.components[w]).float()
-        logits = net.synth(feats[w][None], comps[None])[0]
+        comps = torch.from_numpy(analysis.components[w]).float()[None]
+        features = feats[w][None]
+        if refit is not None:
+            mixture = torch.from_numpy(analysis.mixture[w]).float()[None]
+            features = refit(net.synth, features, half(comps), mixture)
+        logits = net.synth(features, comps)[0]
         out[:, :, w * hop: w * hop + t] += torch.sigmoid(logits) * fade
         gain[:, w * hop: w * hop + t] += gains[w][:, None] * fade
         weight[w * hop: w * hop + t] += fade

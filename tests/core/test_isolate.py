@@ -94,7 +94,8 @@ def _synthetic_analysis(features: np.ndarray) -> Analysis:
     return Analysis(info, config, "key", False, w * config.window_samples // 2,
                     np.zeros((w, v)), np.zeros((w, config.k, config.log_bins, config.frames), np.float16),
                     features.astype(np.float16), np.zeros(features.shape[:2] + features.shape[3:], np.float16),
-                    np.zeros((w, 0), np.float16), np.zeros((w, 0, 1, 1), np.float16))
+                    np.zeros((w, 0), np.float16), np.zeros((w, 0, 1, 1), np.float16),
+                    np.zeros((w, config.log_bins // 2, config.frames // 2), np.float16))
 
 
 def test_a_query_follows_its_instrument_and_fades_when_it_leaves():
@@ -110,3 +111,4 @@ def test_a_query_follows_its_instrument_and_fades_when_it_leaves():
     matched, presence = follow(analysis, violin.astype(np.float32))
     assert torch.allclose(matched[:3], torch.tensor(violin, dtype=torch.float32).expand(3, -1), atol=1e-3)
     assert presence[:3].min() == 1 and presence[3] < 0.1
+

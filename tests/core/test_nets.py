@@ -1,4 +1,5 @@
-"""How simultaneous clicks' masks share a bin, and widening a net (``core/nets.py``: ``share``, ``widen``)."""
+"""How simultaneous clicks' masks share a bin, the refit of their features, and widening a net (``core/nets.py``:
+``share``, ``Refit``, ``widen``)."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 from pixelplayer_blender.core.config import PRESETS
-from pixelplayer_blender.core.nets import PixelPlayerNet, share, widen
+from pixelplayer_blender.core.nets import PixelPlayerNet, Refit, Synthesizer, half, share, widen
 
 
 def test_sharing_keeps_the_claimed_total_and_favours_the_strongest_claim():
@@ -25,6 +26,30 @@ def test_sharing_along_another_axis_matches_sharing_each_mixture():
     masks = torch.rand(3, 2, 4, 5)  # (B, Q, F, T): training shares along dim 1
     shared = share(masks, dim=1)
     assert all(torch.allclose(shared[b], share(masks[b])) for b in range(3))
+
+
+def test_the_refit_moves_picks_by_its_step_and_ignores_padding():
+    torch.manual_seed(0)
+    synth, refit = Synthesizer(8), Refit(8, rounds=3)
+    features, components, mixture = torch.rand(2, 2, 8), torch.randn(2, 8, 16, 12), torch.rand(2, 16, 12)
+    assert torch.equal(refit(synth, features, components, mixture), features)  # new: no move at all
+    with torch.no_grad():
+        refit.mlp[-1].weight.normal_(0, 0.1)
+    whole = refit(synth, features, components, mixture, step=1.0)
+    assert not torch.allclose(whole, features)
+    assert torch.allclose(refit(synth, features, components, mixture, step=0.5), (features + whole) / 2)
+    refit.step.fill_(0.5)
+    assert torch.allclose(refit(synth, features, components, mixture), (features + whole) / 2)
+    padded = torch.cat([features, torch.rand(2, 1, 8)], 1)  # a third pick that is only padding
+    moved = refit(synth, padded, components, mixture, torch.tensor([[1.0, 1, 0]] * 2))
+    assert torch.allclose(moved[:, :2], refit(synth, features, components, mixture), atol=1e-6)
+    assert torch.equal(moved[:, 2], padded[:, 2])
+
+
+def test_half_takes_two_by_two_means():
+    spectrogram = torch.arange(16.0).view(1, 4, 4)
+    assert torch.equal(half(spectrogram), torch.tensor([[[2.5, 4.5], [10.5, 12.5]]]))
+    assert half(torch.rand(2, 3, 8, 6)).shape == (2, 3, 4, 3)
 
 
 def _outputs(net: PixelPlayerNet, frames: torch.Tensor, spectrogram: torch.Tensor) -> tuple[torch.Tensor, ...]:
