@@ -1,12 +1,13 @@
 """Train the refit of simultaneous picks (``nets.Refit``) through the frozen model.
 
-Mixtures of two or three phrases of the train recordings and soundfonts (:class:`.nametune.Mixtures`: at
-random gains, some players playing on through their rests, in some mixtures a player seen but silent) go
-through the frozen U-Net once; their components, mixtures and sources are kept at the refit's half resolution.
-Each source is picked by its name's prototype, jittered by ``noise`` and in about ``wrong`` of the picks
-another name's, as a click on real footage starts off; the refit learns to move the picks' features so that
-their shared masks give each source its own magnitudes: the L1 error over the mixture's, plus ``error_db``
-times the training's SDR-like shared error.  Only the refit learns; the rest of the model is unchanged.
+Mixtures of two or three phrases of the train recordings and soundfonts (:class:`.nametune.Mixtures`, at
+random gains; optionally with players playing on through their rests and players seen but silent, which lost
+on the held-out sources: ``models/HISTORY.md``) go through the frozen U-Net once; their components, mixtures
+and sources are kept at the refit's half resolution.  Each source is picked by its name's prototype, jittered
+by ``noise`` and in about ``wrong`` of the picks another name's, as a click on real footage starts off; the
+refit learns to move the picks' features so that their shared masks give each source its own magnitudes: the
+L1 error over the mixture's, plus ``error_db`` times the training's SDR-like shared error (which lost too).
+Only the refit learns; the rest of the model is unchanged.
 """
 from __future__ import annotations
 
@@ -43,12 +44,14 @@ class RefitSettings:
     wrong: float = 0.25  # share of picks starting from a random name's prototype
     error_db: float = 0.0  # weight of the shared error (dB) beside the L1 error
     step: float = 0.5  # the share of the learned move applied (the refit's ``step``)
-    silent: float = 0.2
-    extra_silent: float = 0.2
-    dense: float = 0.7
+    trios: float = 0.5  # share of mixtures of three (else two); the rest as in :class:`.nametune.Settings`
+    silent: float = 0.0
+    extra_silent: float = 0.0
+    dense: float = 0.0
 
     def mixing(self) -> Settings:
-        return Settings(batch=8, silent=self.silent, extra_silent=self.extra_silent, dense=self.dense)
+        return Settings(batch=8, trios=self.trios, silent=self.silent, extra_silent=self.extra_silent,
+                        dense=self.dense)
 
 
 @torch.no_grad()

@@ -112,3 +112,19 @@ def test_a_query_follows_its_instrument_and_fades_when_it_leaves():
     assert torch.allclose(matched[:3], torch.tensor(violin, dtype=torch.float32).expand(3, -1), atol=1e-3)
     assert presence[:3].min() == 1 and presence[3] < 0.1
 
+
+def test_the_refit_moves_simultaneous_picks_only(bundled_without, duet, tmp_path):
+    """With the bundled model's refit, two picks heard together get refitted masks; a lone pick is isolated as
+    by the same model without it."""
+    def masks(separator: Separator, points: list[int]) -> torch.Tensor:
+        analysis = separator.analyze(duet.path)
+        followed = [follow(analysis, query_feature(analysis, Point(*duet.point(i)))) for i in points]
+        return model_masks(separator.model, analysis, [m for m, _ in followed], [p for _, p in followed])
+
+    refitted = Separator(cache_dir=tmp_path / "refit")
+    plain = Separator(checkpoint=bundled_without("refit", refit=0), cache_dir=tmp_path / "plain")
+    assert refitted.model.net.refit is not None and plain.model.net.refit is None
+    assert torch.equal(masks(refitted, [0]), masks(plain, [0]))
+    pair, plain_pair = masks(refitted, [0, 1]), masks(plain, [0, 1])
+    assert (pair - plain_pair).abs().max() > 0.05
+    assert pair.min() >= 0 and pair.sum(0).max() <= 1 + 1e-5
