@@ -5,7 +5,8 @@ On generated clips (cached under ``--cache``) it measures, in one run:
     with the time spent under each progress message;
   * click-to-stem latency once analysed: the median over ``--clicks`` single-point isolations;
   * two clicks named (``--point X,Y=NAME``): tuned to the clip by ear the first time (every name, even one
-    the tagger does not hear there: the worst case), then again;
+    the tagger does not hear there: the worst case), then again; then, alternating, with and without the
+    model's refit of clicks isolated together, as the ratio of their median times;
   * HTDemucs's forward pass over the same audio at 44.1 kHz (random weights, decode and
     resampling not counted), extrapolated by segments from its first ``--htdemucs-seconds``;
   * peak RSS of a fresh process that analyses a long clip and isolates one click, for each of
@@ -132,6 +133,7 @@ def measure_analysis(path: Path, args: argparse.Namespace) -> dict:
             named_s[i] = time.perf_counter() - start
     finally:
         eartune.HEARD = floor
+    refit_s = refit_cost(sep, analysis, named)
     return {
         "clip_seconds": info.duration,
         "load_s": load_s,
@@ -143,8 +145,30 @@ def measure_analysis(path: Path, args: argparse.Namespace) -> dict:
         "clicks": len(latencies),
         "named_clicks_s": named_s[0],
         "named_clicks_again_s": named_s[1],
+        "refit_clicks_s": refit_s[0],
+        "unrefitted_clicks_s": refit_s[1],
+        "refit_time_ratio": refit_s[0] / refit_s[1],
         "analysis_stages_s": clock.stages,
     }
+
+
+def refit_cost(sep: Separator, analysis, named: list[Point], pairs: int = 3) -> tuple[float, float]:
+    """Median times of the (already tuned) ``named`` clicks with the model's refit and without it, alternating
+    ``pairs`` times; NaN for a model without a refit or without names."""
+    net, times = sep.model.net, ([], [])
+    refit = net.refit
+    if refit is None or not named:
+        return math.nan, math.nan
+    try:
+        for _ in range(pairs):
+            for kept, time_list in zip((refit, None), times):
+                net.refit = kept
+                start = time.perf_counter()
+                sep.isolate(analysis, named)
+                time_list.append(time.perf_counter() - start)
+    finally:
+        net.refit = refit
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def measure_htdemucs(path: Path, args: argparse.Namespace) -> dict:
@@ -264,6 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     log(f"click to stem: median {result['click_latency_s']:.3f} s over {result['clicks']} clicks "
         f"(first {result['click_first_s']:.3f} s)")
     log(f"two named clicks: {result['named_clicks_s']:.2f} s tuned by ear, {result['named_clicks_again_s']:.3f} s again")
+    log(f"  refitted: {result['refit_time_ratio']:.2f}x the time without the refit "
+        f"({result['refit_clicks_s']:.3f} s against {result['unrefitted_clicks_s']:.3f} s)")
     result.update(measure_htdemucs(clip, args))
     result["vs_htdemucs"] = result["htdemucs_s"] / result["analysis_s"]
     result["vs_htdemucs_cpu"] = result["htdemucs_cpu_s"] / result["analysis_cpu_s"]  # steadier on a busy machine

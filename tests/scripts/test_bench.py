@@ -28,6 +28,7 @@ def test_bench_prints_json_summary(tmp_path: Path) -> None:
         assert 100 < case["peak_rss_mb"] < case["budget_mb"] and case["within_budget"]
     assert summary["realtime_factor"] == summary["clip_seconds"] / summary["analysis_s"]
     assert summary["named_clicks_s"] > summary["named_clicks_again_s"] > 0  # tuned by ear once, then kept
+    assert summary["refit_clicks_s"] > 0 and summary["unrefitted_clicks_s"] > 0  # the bundled model has a refit
     # 4 s is one 7.8 s segment; 12 s take three at 25 % overlap.
     assert (summary["htdemucs_segments_timed"], summary["htdemucs_segments_total"]) == (1, 3)
     assert summary["htdemucs_s"] == summary["htdemucs_timed_s"] * 3
