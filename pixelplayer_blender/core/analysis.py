@@ -6,8 +6,9 @@ features of ``config.video_frames`` frames, their sound maps, the mixture's
 magnitudes at half resolution (for the refit of simultaneous clicks), with a
 tagger in the model how clearly each named instrument is heard and, with eyes,
 which named instruments the window's middle frame shows where.  Clicks afterwards
-need no network but the synthesizer and the refit: see :mod:`.isolate`, which applies masks to the clip's own sound
-(:class:`.clip.ClipAudio`, handed out beside the analysis).
+need no network but the synthesizer and the refit: see :mod:`.isolate`, which
+applies masks to the clip's own sound (:class:`.clip.ClipAudio`, handed out beside
+the analysis).
 """
 from __future__ import annotations
 
