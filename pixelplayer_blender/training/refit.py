@@ -109,10 +109,12 @@ class RefitTrainer:
         picked = (d["labels"] >= 0).float()
         start = self.starts(d["labels"]) if features is None else features
         moved = self.refit(self.net.synth, start, components, mixture, picked, step=1.0)
-        logits = self.net.synth(moved, components).masked_fill(picked[..., None, None] == 0, -30.0)
         estimate = self.refit.masks(self.net.synth, moved, components, picked) * mixture[:, None]
-        l1 = ((estimate - sources).abs().sum((2, 3)) * picked).sum() / (mixture.sum((1, 2)) * picked.sum(1)).sum()
-        return l1 + self.settings.error_db * shared_error_db(logits, mixture, sources)
+        loss = ((estimate - sources).abs().sum((2, 3)) * picked).sum() / (mixture.sum((1, 2)) * picked.sum(1)).sum()
+        if self.settings.error_db:  # padding's logits as good as -inf: it takes nothing
+            logits = self.net.synth(moved, components).masked_fill(picked[..., None, None] == 0, -30.0)
+            loss = loss + self.settings.error_db * shared_error_db(logits, mixture, sources)
+        return loss
 
     def step(self) -> float:
         """One Adam step on a random batch of the mixtures; its loss."""
