@@ -99,7 +99,7 @@ class ClipAudio:
         self.stft = NativeSTFT(sample_rate, config.n_fft / config.sample_rate)
         self._file: BinaryIO | None = None
         self._lock = threading.Lock()
-        self.samples = self.channels = 0
+        self._samples = self._channels = 0
         self._spectrum: torch.Tensor | None = None
 
     def decode(self) -> Iterator[np.ndarray]:
@@ -111,13 +111,24 @@ class ClipAudio:
             samples, channels = samples + block.shape[1], block.shape[0]
             yield block
         file.flush()
-        self._file, self.samples, self.channels = file, samples, channels
+        self._file, self._samples, self._channels = file, samples, channels
 
     def _decoded(self) -> BinaryIO:
         if self._file is None:
             for _ in self.decode():
                 pass
         return self._file
+
+    @property
+    def samples(self) -> int:
+        """Length at the native rate (the clip is decoded on first use: after a cached analysis, say)."""
+        self._decoded()
+        return self._samples
+
+    @property
+    def channels(self) -> int:
+        self._decoded()
+        return self._channels
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Samples ``[start, stop)`` as a writable ``(channels, n)`` float32 view of interleaved samples,

@@ -36,7 +36,6 @@ HEARD = 0.05
 def _native_span(analysis: Analysis, clip: ClipAudio, start: int) -> tuple[int, int]:
     """The samples ``[start, stop)`` of the clip's native audio under the analysis window starting at model
     sample ``start``."""
-    clip.prepare()  # after a cached analysis, the clip's length is known once it is decoded
     ratio = clip.sample_rate / analysis.config.sample_rate
     first = min(round(start * ratio), clip.samples)
     return first, min(first + round(analysis.config.window_samples * ratio), clip.samples)
