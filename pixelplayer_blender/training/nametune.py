@@ -49,6 +49,12 @@ def phrase_pool(raw: Path, model: LoadedModel, per_label: int, seed: int) -> tup
     return np.stack(audio), np.array(labels)
 
 
+def prototype_table(model: LoadedModel) -> torch.Tensor:
+    """``(labels, K)``: each label's prototype, 0.5 throughout for a name the model keeps none of."""
+    known, config = prototypes(model), model.net.config
+    return torch.tensor([known.get(name.lower(), [0.5] * config.k) for name in config.labels])
+
+
 @dataclass
 class Settings:
     """How a tuning run draws its mixtures and learns."""
@@ -74,9 +80,7 @@ class NameTuner:
         self.net = model.net.eval().requires_grad_(False)  # batch norms keep their statistics
         self.objective = MixAndSeparate(self.net)
         self.start = copy.deepcopy(self.net.audio)  # the U-Net the components are held near
-        known = prototypes(model)
-        first = torch.tensor([known.get(name.lower(), [0.5] * self.net.config.k) for name in self.net.config.labels])
-        self.queries = torch.nn.Parameter(torch.logit(first.clamp(0.02, 0.98)))  # logits of each name's feature
+        self.queries = torch.nn.Parameter(torch.logit(prototype_table(model).clamp(0.02, 0.98)))  # as logits
         self.net.audio.requires_grad_(True)
         self.net.synth.requires_grad_(True)
         self.optimiser = torch.optim.Adam([

@@ -21,9 +21,8 @@ import numpy as np
 import torch
 
 from ..core.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
-from ..core.isolate import prototypes
 from ..core.nets import PixelPlayerNet, half
-from .nametune import Mixtures, Settings, phrase_pool
+from .nametune import Mixtures, Settings, phrase_pool, prototype_table
 from .objective import MixAndSeparate, shared_error_db
 
 log = logging.getLogger(__name__)
@@ -86,8 +85,7 @@ class RefitTrainer:
         self.net.eval().requires_grad_(False)
         self.refit = self.net.refit.requires_grad_(True)
         self.model, self.data, self.settings = model, data, settings
-        known = prototypes(model)
-        self.prototypes = torch.tensor([known.get(name.lower(), [0.5] * config.k) for name in config.labels])
+        self.prototypes = prototype_table(model)
         self.optimiser = torch.optim.Adam(self.refit.parameters(), lr=settings.lr)
         self.generator = torch.Generator().manual_seed(seed)
         self.steps = 0
