@@ -15,7 +15,8 @@ through the engine's native STFT. Prints a Markdown table of medians (label accu
 means), with SDRi: each source's SDR minus the mixture's SDR against that source (a click that
 hands back the mixture scores 0, whatever the mix), the median over duets and trios together; the
 picks' correlation (each stem's mean Pearson correlation with the scene's other stems: 1 when every
-click hands back the same audio); and
+click hands back the same audio); the same two with each instrument clicked alone (lone SDRi, lone corr.:
+one ``pixelplayer separate VIDEO --point X,Y`` per player, as a user who wants one stem clicks); and
 for scenes with visible silent players the energy a lone click on one returns (dB relative to the
 mixture; median). With ``--named`` each model also gets a row "NAME, named": every click carries its
 instrument's name, as a user who corrects the names would (``--point X,Y=violin``). SCENES may be any folder with a ``scenes.json`` index: the synthetic
@@ -171,12 +172,15 @@ def silent_click_db(separator: Separator, analysis: Analysis, scene: Scene) -> l
 
 
 def evaluate_model(separator: Separator, scene: Scene) -> tuple[list[dict], dict]:
+    """Every sounding instrument clicked at once, and each clicked alone (``lone_sdr``, ``lone_corr``: as one
+    ``pixelplayer separate VIDEO --point X,Y`` per player), then the map and the silent players' clicks."""
     analysis = separator.analyze(scene.video)
     separation = separator.isolate(analysis, scene.clicks())
     estimates = np.stack([s.audio for s in separation.sources])
     results = score(scene, estimates)
-    for r, stem, truth in zip(results, separation.sources, scene.doc["sources"]):
-        r.update(label=stem.label, truth=truth["name"])
+    alone = score(scene, np.stack([separator.isolate(analysis, [click]).sources[0].audio for click in scene.clicks()]))
+    for r, lone, stem, truth in zip(results, alone, separation.sources, scene.doc["sources"]):
+        r.update(label=stem.label, truth=truth["name"], lone_sdr=lone["sdr"], lone_corr=lone["pick_corr"])
         if truth.get("label", 0) >= 0:  # real clips of instruments outside the vocabulary carry label -1
             r.update(correct=stem.label == truth["name"])
     return results, {**localization(scene, analysis), "silent_db": silent_click_db(separator, analysis, scene)}
@@ -231,14 +235,17 @@ def evaluate_scene(sidecar: Path) -> tuple[str, list[tuple[str, list[dict], dict
     for _, results, _ in out:
         for r, unmixed in zip(results, mixture):
             r.update(scene=scene.video.name, sdri=r["sdr"] - unmixed["sdr"])
+            if "lone_sdr" in r:
+                r.update(lone_sdri=r["lone_sdr"] - unmixed["sdr"])
     return scene.kind, out
 
 
 def summarise(rows: dict[str, dict]) -> str:
-    """The Markdown table: medians of SDR/SIR/SAR/SI-SDR per scene kind, of SDRi over both, label accuracy,
-    localization, and the median energy a click on a silent player returns (dB relative to the mixture)."""
+    """The Markdown table: medians of SDR/SIR/SAR/SI-SDR per scene kind, of SDRi over both and the picks'
+    correlation (all clicked at once, then each alone), label accuracy, localization, and the median energy a
+    click on a silent player returns (dB relative to the mixture)."""
     head = ("| method | duet SDR | duet SIR | duet SAR | duet SI-SDR | trio SDR | trio SIR | trio SAR | trio SI-SDR "
-            "| SDRi | pick corr. | label acc. | map in boxes | pointing | silent click |")
+            "| SDRi | pick corr. | lone SDRi | lone corr. | label acc. | map in boxes | pointing | silent click |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, row in rows.items():
         cells = [name]
@@ -247,10 +254,11 @@ def summarise(rows: dict[str, dict]) -> str:
             for metric in ("sdr", "sir", "sar", "si_sdr"):
                 cells.append(f"{np.median([s[metric] for s in sources]):.2f}" if sources else "–")
         every = [s for kind in row["sources"].values() for s in kind]
-        mixed = [s["sdri"] for kind in ("duets", "trios") for s in row["sources"].get(kind, [])]
-        cells.append(f"{np.median(mixed):.2f}" if mixed else "–")  # a lone source's "mixture" is itself
-        corr = [s["pick_corr"] for s in every if s.get("pick_corr") is not None]
-        cells.append(f"{np.median(corr):.2f}" if corr else "–")
+        for sdri, corr in (("sdri", "pick_corr"), ("lone_sdri", "lone_corr")):
+            mixed = [s[sdri] for kind in ("duets", "trios") for s in row["sources"].get(kind, []) if sdri in s]
+            cells.append(f"{np.median(mixed):.2f}" if mixed else "–")  # a lone source's "mixture" is itself
+            picks = [s[corr] for s in every if s.get(corr) is not None]
+            cells.append(f"{np.median(picks):.2f}" if picks else "–")
         labelled = [s["correct"] for s in every if "correct" in s]
         cells.append(f"{100 * np.mean(labelled):.0f} %" if labelled else "–")
         loc = row["localization"]

@@ -264,6 +264,14 @@ def test_evaluate_prints_a_table_for_each_set(runs, tmp_path, capsys):
     assert table.splitlines()[2].split(" | ")[10] == f"{corr:.2f}"
     assert all(s["pick_corr"] == pytest.approx(1) for s in mixture)  # every pick the same audio
     assert all(s["pick_corr"] < 0.5 for s in oracle)  # distinct instruments
+    for mine, unmixed in zip(tiny["duets"], mixture):  # each clicked alone, scored against the same mixture
+        assert mine["lone_sdri"] == pytest.approx(mine["lone_sdr"] - unmixed["sdr"])
+    lone = [s for kind in tiny.values() for s in kind]
+    assert any(s["lone_sdr"] != s["sdr"] for s in lone)  # alone, a pick shares its bins with no other
+    cells = table.splitlines()[2].split(" | ")
+    assert cells[11:13] == [f"{np.median([s['lone_sdri'] for s in lone]):.2f}",
+                            f"{np.median([s['lone_corr'] for s in lone]):.2f}"]
+    assert table.splitlines()[3].split(" | ")[11:13] == ["–", "–"]  # named: all at once only
     assert 0 <= rows["tiny"]["localization"][0]["map_in_boxes"] <= 1
     assert report["more"]["tiny"]["sources"]["duets"] != tiny["duets"]  # other scenes, other scores
     written = json.loads((tmp_path / "eval.json").read_text())
