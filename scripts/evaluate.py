@@ -161,24 +161,26 @@ def localization(scene: Scene, analysis: Analysis | None) -> dict:
     return {"map_in_boxes": float(np.mean(mass)), "pointing": float(np.mean(hits)) if hits else None}
 
 
+def lone_stems(separator: Separator, analysis: Analysis, clicks: list[Point]) -> list[np.ndarray]:
+    """What each click returns when it is the only one (one ``pixelplayer separate VIDEO --point X,Y`` each)."""
+    return [separator.isolate(analysis, [click]).sources[0].audio for click in clicks]
+
+
 def silent_click_db(separator: Separator, analysis: Analysis, scene: Scene) -> list[float]:
     """Energy (dB relative to the mixture) of what a lone click on each visible silent player returns."""
     mixture = float(np.sum(scene.mixture.astype(np.float64) ** 2))
-    out = []
-    for click in scene.clicks("silent"):
-        audio = separator.isolate(analysis, [click]).sources[0].audio
-        out.append(float(10 * np.log10(max(float(np.sum(audio.astype(np.float64) ** 2)), 1e-20) / max(mixture, 1e-20))))
-    return out
+    return [float(10 * np.log10(max(float(np.sum(audio.astype(np.float64) ** 2)), 1e-20) / max(mixture, 1e-20)))
+            for audio in lone_stems(separator, analysis, scene.clicks("silent"))]
 
 
 def evaluate_model(separator: Separator, scene: Scene) -> tuple[list[dict], dict]:
     """Every sounding instrument clicked at once, and each clicked alone (``lone_sdr``, ``lone_corr``: as one
     ``pixelplayer separate VIDEO --point X,Y`` per player), then the map and the silent players' clicks."""
-    analysis = separator.analyze(scene.video)
-    separation = separator.isolate(analysis, scene.clicks())
+    analysis, clicks = separator.analyze(scene.video), scene.clicks()
+    separation = separator.isolate(analysis, clicks)
     estimates = np.stack([s.audio for s in separation.sources])
     results = score(scene, estimates)
-    alone = score(scene, np.stack([separator.isolate(analysis, [click]).sources[0].audio for click in scene.clicks()]))
+    alone = results if len(clicks) == 1 else score(scene, np.stack(lone_stems(separator, analysis, clicks)))
     for r, lone, stem, truth in zip(results, alone, separation.sources, scene.doc["sources"]):
         r.update(label=stem.label, truth=truth["name"], lone_sdr=lone["sdr"], lone_corr=lone["pick_corr"])
         if truth.get("label", 0) >= 0:  # real clips of instruments outside the vocabulary carry label -1
@@ -256,7 +258,7 @@ def summarise(rows: dict[str, dict]) -> str:
         every = [s for kind in row["sources"].values() for s in kind]
         for sdri, corr in (("sdri", "pick_corr"), ("lone_sdri", "lone_corr")):
             mixed = [s[sdri] for kind in ("duets", "trios") for s in row["sources"].get(kind, []) if sdri in s]
-            cells.append(f"{np.median(mixed):.2f}" if mixed else "–")  # a lone source's "mixture" is itself
+            cells.append(f"{np.median(mixed):.2f}" if mixed else "–")  # a solo's "mixture" is itself
             picks = [s[corr] for s in every if s.get(corr) is not None]
             cells.append(f"{np.median(picks):.2f}" if picks else "–")
         labelled = [s["correct"] for s in every if "correct" in s]
